@@ -1,0 +1,141 @@
+// `modelvault mount`: unlocks a store and serves it at a mountpoint, in the background by
+// default (returning once the mount answers) or in the foreground.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include "base/log.h"
+#include "cli/commands.h"
+#include "cli/daemon.h"
+#include "cli/mount_table.h"
+#include "cli/unlock.h"
+#include "config/mount_config.h"
+#include "fs/serve.h"
+#include "volume/store_lock.h"
+#include "volume/volume.h"
+
+namespace modelvault::cli {
+namespace {
+
+struct MountArgs {
+  std::string backing, mountpoint, config;
+  UnlockOptions unlock;
+  bool foreground = false, read_only = false;
+  std::vector<std::string> options;
+  int threads = 0;
+};
+
+Result<std::string> Resolve(const std::string& path, const char* what) {
+  char buf[PATH_MAX];
+  if (realpath(path.c_str(), buf) == nullptr) {
+    return Status::FromErrno(errno, std::string(what) + " " + path);
+  }
+  return std::string(buf);
+}
+
+Status CheckMountpoint(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return Status::FromErrno(errno, "mountpoint " + path);
+  if (!S_ISDIR(st.st_mode))
+    return Status::InvalidArgument("mountpoint " + path + " is not a directory");
+  if (FindMount(path)) {
+    return Status::Busy("mountpoint " + path + " is busy: something is already mounted there");
+  }
+  return Status::Ok();
+}
+
+// Settings from --config fill in whatever the command line left unset.
+Status ApplyConfig(CLI::App* cmd, MountArgs* a) {
+  if (a->config.empty()) return Status::Ok();
+  MV_ASSIGN_OR_RETURN(auto c, config::LoadMountConfig(a->config));
+  if (a->backing.empty()) a->backing = c.backing;
+  if (a->mountpoint.empty()) a->mountpoint = c.mountpoint;
+  if (a->unlock.keyfile.empty() && a->unlock.passphrase_file.empty()) {
+    a->unlock.keyfile = c.keyfile;
+    a->unlock.passphrase_file = c.passphrase_file;
+  }
+  if (cmd->count("--foreground") == 0) a->foreground = c.foreground;
+  if (cmd->count("--read-only") == 0) a->read_only = c.read_only;
+  if (cmd->count("--threads") == 0) a->threads = c.threads;
+  if (cmd->count("-o") == 0) a->options = c.fuse_options;
+  if (c.log_level == "debug") SetLogLevel(LogLevel::kDebug);
+  if (c.log_level == "warning") SetLogLevel(LogLevel::kWarning);
+  if (c.log_level == "error") SetLogLevel(LogLevel::kError);
+  return Status::Ok();
+}
+
+std::vector<std::string> SplitOptions(const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  for (const auto& group : in) {
+    std::stringstream ss(group);
+    std::string one;
+    while (std::getline(ss, one, ',')) {
+      if (!one.empty()) out.push_back(one);
+    }
+  }
+  return out;
+}
+
+Status RunMount(CLI::App* cmd, MountArgs a) {
+  MV_RETURN_IF_ERROR(ApplyConfig(cmd, &a));
+  if (a.backing.empty() || a.mountpoint.empty()) {
+    return Status::InvalidArgument("mount needs BACKING and MOUNTPOINT (or a --config with both)");
+  }
+  MV_ASSIGN_OR_RETURN(std::string backing, Resolve(a.backing, "store"));
+  MV_ASSIGN_OR_RETURN(std::string mountpoint, Resolve(a.mountpoint, "mountpoint"));
+  MV_RETURN_IF_ERROR(CheckMountpoint(mountpoint));
+  MV_ASSIGN_OR_RETURN(auto header, volume::ReadVolumeHeader(backing));
+  std::unique_ptr<volume::Volume> vol;
+  {
+    MV_ASSIGN_OR_RETURN(SecretBytes master, UnlockMasterKey(backing, header, a.unlock));
+    MV_ASSIGN_OR_RETURN(vol, volume::Volume::Open(backing, master));
+  }
+  UniqueFd lock;
+  if (!a.read_only) {
+    MV_ASSIGN_OR_RETURN(lock, volume::LockStoreForWriting(backing));
+  }
+  fs::MountOptions options;
+  options.mountpoint = mountpoint;
+  options.read_only = a.read_only;
+  options.fuse_options = SplitOptions(a.options);
+  options.max_threads = a.threads;
+  if (a.read_only) options.entry_timeout = options.attr_timeout = 10.0;
+
+  auto serve = [&](const std::function<void()>& ready) {
+    HardenDaemon();
+    return fs::ServeMount(std::move(vol), options, ready);
+  };
+  if (a.foreground) return serve([] {});
+  MV_RETURN_IF_ERROR(RunInBackground(serve));
+  std::cout << "Mounted " << backing << " at " << mountpoint << (a.read_only ? " (read-only)" : "")
+            << "\n";
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddMountCommand(CLI::App& app) {
+  auto args = std::make_shared<MountArgs>();
+  CLI::App* cmd = app.add_subcommand("mount", "Unlock a store and mount it");
+  cmd->footer(
+      "Examples:\n"
+      "  modelvault mount /srv/models.enc /models --keyfile /etc/modelvault/models.key\n"
+      "  modelvault mount /srv/models.enc /models --keyfile KEY --read-only -o allow_other\n"
+      "  modelvault mount --config /etc/modelvault/models.yaml");
+  cmd->add_option("BACKING", args->backing, "The store's backing directory");
+  cmd->add_option("MOUNTPOINT", args->mountpoint, "Where to show the plaintext");
+  AddUnlockOptions(cmd, &args->unlock);
+  cmd->add_option("--config", args->config, "YAML file with mount settings; flags override it");
+  cmd->add_flag("-f,--foreground", args->foreground, "Stay in the foreground");
+  cmd->add_flag("--read-only", args->read_only,
+                "Mount read-only (no lock; may run beside a writer)");
+  cmd->add_option("-o", args->options, "FUSE mount options, comma-separated (repeatable)");
+  cmd->add_option("--threads", args->threads, "Most request threads (default: libfuse's)");
+  SetAction(cmd, [cmd, args] { return RunMount(cmd, *args); });
+}
+
+}  // namespace modelvault::cli

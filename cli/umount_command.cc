@@ -1,0 +1,67 @@
+// `modelvault umount`: unmounts a modelvault mount and waits until its daemon has written
+// everything out and exited.
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/mount_table.h"
+#include "volume/store_lock.h"
+
+namespace modelvault::cli {
+namespace {
+
+constexpr int kDaemonExitTimeoutMs = 60000;
+
+Status Fusermount(const std::string& mountpoint) {
+  pid_t pid = fork();
+  if (pid < 0) return Status::FromErrno(errno, "fork");
+  if (pid == 0) {
+    execlp("fusermount3", "fusermount3", "-u", "--", mountpoint.c_str(), nullptr);
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Status::IOError("fusermount3 -u " + mountpoint + " failed");
+  }
+  return Status::Ok();
+}
+
+Status RunUmount(const std::string& given) {
+  char buf[PATH_MAX];
+  if (realpath(given.c_str(), buf) == nullptr) return Status::FromErrno(errno, given);
+  std::string mountpoint = buf;
+  auto entry = FindMount(mountpoint);
+  if (!entry || entry->fstype != "fuse.modelvault") {
+    return Status::InvalidArgument(mountpoint + " is not a modelvault mount");
+  }
+  if (umount2(mountpoint.c_str(), 0) != 0) {
+    if (errno == EBUSY) return Status::Busy(mountpoint + " is busy (files are still open)");
+    if (errno != EPERM) return Status::FromErrno(errno, "unmounting " + mountpoint);
+    MV_RETURN_IF_ERROR(Fusermount(mountpoint));
+  }
+  if (!entry->read_only()) {
+    MV_RETURN_IF_ERROR(volume::WaitForStoreUnlock(entry->source, kDaemonExitTimeoutMs));
+  }
+  std::cout << "Unmounted " << mountpoint << "\n";
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddUmountCommand(CLI::App& app) {
+  auto mountpoint = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("umount", "Unmount a store, with all data on disk");
+  cmd->footer("Example:\n  modelvault umount /models");
+  cmd->add_option("MOUNTPOINT", *mountpoint, "The mountpoint")->required();
+  SetAction(cmd, [mountpoint] { return RunUmount(*mountpoint); });
+}
+
+}  // namespace modelvault::cli

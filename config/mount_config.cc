@@ -1,0 +1,161 @@
+#include "config/mount_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <set>
+#include <span>
+#include <string_view>
+
+#include "base/file_util.h"
+
+namespace modelvault::config {
+namespace {
+
+constexpr size_t kMaxConfigSize = 1 << 20;
+constexpr int kMaxThreads = 1024;
+constexpr std::array<std::string_view, 8> kTopKeys = {"backing",    "mountpoint",   "read_only",
+                                                      "foreground", "fuse_options", "threads",
+                                                      "log_level",  "unlock"};
+constexpr std::array<std::string_view, 2> kUnlockKeys = {"keyfile", "passphrase_file"};
+constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warning", "error"};
+
+std::string Join(std::span<const std::string_view> words) {
+  std::string out;
+  for (std::string_view w : words) out += (out.empty() ? "" : ", ") + std::string(w);
+  return out;
+}
+
+bool Contains(std::span<const std::string_view> words, const std::string& word) {
+  return std::find(words.begin(), words.end(), word) != words.end();
+}
+
+// Errors in one file, "FILE: line N: what", with the line of the node they are about.
+class Reporter {
+ public:
+  explicit Reporter(const std::string& path) : path_(path) {}
+  Status Error(const YAML::Node& at, const std::string& what) const {
+    return Error(at.Mark(), what);
+  }
+  Status Error(const YAML::Mark& mark, const std::string& what) const {
+    // yaml-cpp counts lines from 0 and has no mark at all for some nodes.
+    if (mark.is_null() || mark.line < 0) return Status::InvalidArgument(path_ + ": " + what);
+    return Status::InvalidArgument(path_ + ": line " + std::to_string(mark.line + 1) + ": " + what);
+  }
+
+ private:
+  const std::string& path_;
+};
+
+Status ReadString(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
+                  std::string* out) {
+  if (!value.IsScalar()) return r.Error(key, "\"" + key.Scalar() + "\" must be a string");
+  *out = value.Scalar();
+  return Status::Ok();
+}
+
+Status ReadBool(const Reporter& r, const YAML::Node& key, const YAML::Node& value, bool* out) {
+  if (!value.IsScalar() || !YAML::convert<bool>::decode(value, *out)) {
+    return r.Error(key, "\"" + key.Scalar() + "\" must be true or false");
+  }
+  return Status::Ok();
+}
+
+Status ReadThreads(const Reporter& r, const YAML::Node& key, const YAML::Node& value, int* out) {
+  if (!value.IsScalar() || !YAML::convert<int>::decode(value, *out) || *out < 0 ||
+      *out > kMaxThreads) {
+    return r.Error(key, "\"threads\" must be an integer from 0 to " + std::to_string(kMaxThreads) +
+                            " (0 = default)");
+  }
+  return Status::Ok();
+}
+
+Status ReadLogLevel(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
+                    std::string* out) {
+  if (!value.IsScalar() || !Contains(kLogLevels, value.Scalar())) {
+    return r.Error(key, "\"log_level\" must be one of " + Join(kLogLevels));
+  }
+  *out = value.Scalar();
+  return Status::Ok();
+}
+
+Status ReadStringList(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
+                      std::vector<std::string>* out) {
+  std::string must = "\"" + key.Scalar() + "\" must be a list of strings";
+  if (!value.IsSequence()) return r.Error(key, must);
+  out->clear();
+  for (const YAML::Node& item : value) {
+    if (!item.IsScalar()) return r.Error(item, must);
+    out->push_back(item.Scalar());
+  }
+  return Status::Ok();
+}
+
+// Calls `read(key, value)` for each entry of the mapping `map`, refusing duplicate keys and
+// keys not in `known`; `where` says which mapping for messages (" in \"unlock\"").
+template <class ReadFn>
+Status ForEachEntry(const Reporter& r, const YAML::Node& map,
+                    std::span<const std::string_view> known, const std::string& where,
+                    ReadFn read) {
+  std::set<std::string> seen;
+  for (const auto& entry : map) {
+    const YAML::Node& key = entry.first;
+    if (!key.IsScalar() || !Contains(known, key.Scalar())) {
+      return r.Error(key, "unknown key \"" + (key.IsScalar() ? key.Scalar() : std::string()) +
+                              "\"" + where + " (known: " + Join(known) + ")");
+    }
+    if (!seen.insert(key.Scalar()).second) {
+      return r.Error(key, "duplicate key \"" + key.Scalar() + "\"" + where);
+    }
+    MV_RETURN_IF_ERROR(read(key, entry.second));
+  }
+  return Status::Ok();
+}
+
+Status ReadUnlock(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
+                  MountConfig* config) {
+  if (!value.IsMap()) {
+    return r.Error(key, "\"unlock\" must be a mapping with keys " + Join(kUnlockKeys));
+  }
+  return ForEachEntry(
+      r, value, kUnlockKeys, " in \"unlock\"", [&](const YAML::Node& k, const YAML::Node& v) {
+        return ReadString(r, k, v,
+                          k.Scalar() == "keyfile" ? &config->keyfile : &config->passphrase_file);
+      });
+}
+
+Status ReadTopKey(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
+                  MountConfig* c) {
+  const std::string& name = key.Scalar();
+  if (name == "backing") return ReadString(r, key, value, &c->backing);
+  if (name == "mountpoint") return ReadString(r, key, value, &c->mountpoint);
+  if (name == "read_only") return ReadBool(r, key, value, &c->read_only);
+  if (name == "foreground") return ReadBool(r, key, value, &c->foreground);
+  if (name == "fuse_options") return ReadStringList(r, key, value, &c->fuse_options);
+  if (name == "threads") return ReadThreads(r, key, value, &c->threads);
+  if (name == "log_level") return ReadLogLevel(r, key, value, &c->log_level);
+  return ReadUnlock(r, key, value, c);  // ForEachEntry admits only kTopKeys
+}
+
+}  // namespace
+
+Result<MountConfig> LoadMountConfig(const std::string& path) {
+  MV_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path, kMaxConfigSize));
+  Reporter reporter(path);
+  MountConfig config;
+  // yaml-cpp reports malformed input by throwing; nothing thrown may leave config/.
+  try {
+    YAML::Node root = YAML::Load(std::string(bytes.begin(), bytes.end()));
+    if (root.IsNull()) return config;  // an empty file: every setting at its default
+    if (!root.IsMap()) return reporter.Error(root, "the top level must be a mapping of settings");
+    MV_RETURN_IF_ERROR(ForEachEntry(reporter, root, kTopKeys, "",
+                                    [&](const YAML::Node& key, const YAML::Node& value) {
+                                      return ReadTopKey(reporter, key, value, &config);
+                                    }));
+  } catch (const YAML::Exception& e) {
+    return reporter.Error(e.mark, e.msg);
+  }
+  return config;
+}
+
+}  // namespace modelvault::config

@@ -1,0 +1,39 @@
+// MountConfig: the settings of one mount, read from a YAML file such as
+//
+//   backing: /srv/models.enc
+//   mountpoint: /models
+//   read_only: true
+//   foreground: false
+//   fuse_options: [allow_other]
+//   threads: 8
+//   log_level: info            # debug | info | warning | error
+//   unlock:
+//     keyfile: /etc/modelvault/models.key
+//     passphrase_file: /run/credentials/models.pass
+//
+// Every key is optional; one that is absent keeps the default below, and the mount command
+// decides which settings it must have (it may take them from its arguments instead).
+// Errors name the file and the line: a syntax error, an unknown key (a misspelt setting
+// must not be ignored silently), a value of the wrong type.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace modelvault::config {
+
+struct MountConfig {
+  std::string backing, mountpoint;
+  std::string keyfile, passphrase_file;  // from "unlock"
+  bool read_only = false;
+  bool foreground = false;
+  std::vector<std::string> fuse_options;
+  int threads = 0;        // 0 = the filesystem's default
+  std::string log_level;  // "" (not set), "debug", "info", "warning" or "error"
+};
+
+Result<MountConfig> LoadMountConfig(const std::string& path);
+
+}  // namespace modelvault::config

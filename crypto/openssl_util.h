@@ -1,0 +1,54 @@
+// Internal to crypto/: RAII for OpenSSL handles and error text. Not part of any public API.
+#pragma once
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+
+namespace modelvault::crypto::internal {
+
+struct CipherCtxDeleter {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+struct KdfCtxDeleter {
+  void operator()(EVP_KDF_CTX* c) const { EVP_KDF_CTX_free(c); }
+};
+struct KdfDeleter {
+  void operator()(EVP_KDF* k) const { EVP_KDF_free(k); }
+};
+struct MacCtxDeleter {
+  void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
+};
+struct MacDeleter {
+  void operator()(EVP_MAC* m) const { EVP_MAC_free(m); }
+};
+using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+using KdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, KdfCtxDeleter>;
+using KdfPtr = std::unique_ptr<EVP_KDF, KdfDeleter>;
+using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
+using MacPtr = std::unique_ptr<EVP_MAC, MacDeleter>;
+
+// Drains OpenSSL's thread error queue into an Internal status that names `what`.
+inline Status OpenSslError(const std::string& what) {
+  unsigned long code = ERR_get_error();
+  std::string msg = what;
+  if (code != 0) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof(buf));
+    msg += ": ";
+    msg += buf;
+  }
+  ERR_clear_error();
+  return Status::Internal(msg);
+}
+
+// Ciphers fetched once per process; OpenSSL 3 makes implicit fetches per call otherwise.
+const EVP_CIPHER* Aes256Gcm();
+const EVP_CIPHER* Aes256Siv();
+
+}  // namespace modelvault::crypto::internal

@@ -1,0 +1,118 @@
+// Filesystem: the store as the kernel sees it, one method per FUSE request family. Internal
+// to fs/. Methods named DoX() compute a Result; the OnX() callbacks in fuse_ops.cc reply.
+//
+// Every backing object is addressed through its parent's O_PATH descriptor and its encoded
+// name (volume::NameCodec); content goes through volume::FileContent under the inode's
+// content lock. Thread-safe: requests run concurrently on the session's threads.
+#pragma once
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "fs/inode_table.h"
+#include "fs/mount_options.h"
+#include "volume/volume.h"
+
+namespace modelvault::fs {
+
+// Who is asking, from fuse_req_ctx.
+struct Caller {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// An open regular file: its own read-write descriptor of the backing file.
+struct FileHandle {
+  UniqueFd fd;
+  bool append = false;
+};
+
+class Filesystem {
+ public:
+  static Result<std::unique_ptr<Filesystem>> New(std::unique_ptr<volume::Volume> volume,
+                                                 const MountOptions& options);
+
+  Inode* ToInode(fuse_ino_t ino);
+  const MountOptions& options() const { return options_; }
+  InodeTable& inodes() { return inodes_; }
+
+  // Entries (fs_entries.cc).
+  Result<fuse_entry_param> DoLookup(Inode* parent, std::string_view name);
+  Result<struct stat> DoGetattr(Inode* inode);
+  Result<struct stat> DoSetattr(Inode* inode, const struct stat& attr, int to_set, FileHandle* fh);
+  Result<fuse_entry_param> DoMknod(Inode* parent, std::string_view name, mode_t mode, dev_t rdev,
+                                   const Caller& caller);
+  Result<fuse_entry_param> DoMkdir(Inode* parent, std::string_view name, mode_t mode,
+                                   const Caller& caller);
+  Result<fuse_entry_param> DoSymlink(std::string_view target, Inode* parent, std::string_view name,
+                                     const Caller& caller);
+  Result<fuse_entry_param> DoLink(Inode* inode, Inode* parent, std::string_view name);
+  Status DoUnlink(Inode* parent, std::string_view name);
+  Status DoRmdir(Inode* parent, std::string_view name);
+  Status DoRename(Inode* parent, std::string_view name, Inode* new_parent,
+                  std::string_view new_name, unsigned int flags);
+  Result<std::string> DoReadlink(Inode* inode);
+  Result<struct statvfs> DoStatfs();
+
+  // Files (fs_files.cc).
+  Result<std::unique_ptr<FileHandle>> DoOpen(Inode* inode, int flags);
+  Result<std::pair<fuse_entry_param, std::unique_ptr<FileHandle>>> DoCreate(Inode* parent,
+                                                                            std::string_view name,
+                                                                            mode_t mode, int flags,
+                                                                            const Caller& caller);
+  Result<size_t> DoRead(Inode* inode, FileHandle* fh, std::span<uint8_t> out, off_t offset);
+  Result<size_t> DoWrite(Inode* inode, FileHandle* fh, std::span<const uint8_t> in, off_t offset);
+  Status DoFsync(FileHandle* fh, bool datasync);
+  Status DoFallocate(Inode* inode, FileHandle* fh, int mode, off_t offset, off_t length);
+
+  // Directories (fs_dirs.cc) live in DirReader; names are decoded through these.
+  Result<volume::DirId> DirIdOf(Inode* dir);
+  Result<std::string> DecodeEntry(int dirfd, const volume::DirId& dir_id,
+                                  std::string_view backing_name);
+  const volume::Volume& volume() const { return *volume_; }
+
+  // Extended attributes (fs_xattrs.cc).
+  Status DoSetxattr(Inode* inode, std::string_view name, std::span<const uint8_t> value, int flags);
+  Result<std::vector<uint8_t>> DoGetxattr(Inode* inode, std::string_view name);
+  Result<std::string> DoListxattr(Inode* inode);
+  Status DoRemovexattr(Inode* inode, std::string_view name);
+
+  // Syncs the backing filesystem (at unmount).
+  void SyncBacking();
+
+ private:
+  Filesystem(std::unique_ptr<volume::Volume> volume, MountOptions options)
+      : volume_(std::move(volume)), options_(std::move(options)) {}
+
+  Result<volume::EncodedName> Encode(Inode* parent, std::string_view name);
+  // Makes the sidecar of a long name exist before the entry is created under it.
+  Status PrepareName(Inode* parent, const volume::EncodedName& name);
+  void DropLongName(Inode* parent, const volume::EncodedName& name);
+  Result<fuse_entry_param> EntryFor(Inode* parent, const std::string& backing);
+  Result<struct stat> StatFd(int fd);
+  Result<std::string> ReadlinkFd(int fd);
+  Status TranslateStat(struct stat* st, int fd);
+  Status ChownNew(int dirfd, const std::string& backing, const Caller& caller, Inode* parent,
+                  bool is_dir);
+  Status LoadContent(Inode* inode, int fd);
+  Result<UniqueFd> OpenBacking(Inode* inode, int flags);
+  Status Truncate(Inode* inode, FileHandle* fh, off_t size);
+  Result<std::string> XattrName(std::string_view name);
+
+  std::unique_ptr<volume::Volume> volume_;
+  MountOptions options_;
+  InodeTable inodes_;
+};
+
+// "/proc/self/fd/N": how a path-taking system call reaches an O_PATH descriptor.
+std::string ProcPath(int fd);
+// The backing path `fd` refers to now, for log lines and error messages.
+std::string BackingPath(int fd);
+
+}  // namespace modelvault::fs

@@ -1,0 +1,240 @@
+// Name-space requests: lookup, attributes, creation and removal of entries, renames.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/file_util.h"
+#include "base/log.h"
+#include "crypto/hex.h"
+#include "crypto/random.h"
+#include "fs/filesystem.h"
+#include "volume/dir_id.h"
+
+namespace modelvault::fs {
+namespace {
+
+Status Errno(std::string_view what) { return Status::FromErrno(errno, what); }
+
+// A name for a directory that is being built, invisible to listings (it contains '.').
+Result<std::string> TempName() {
+  uint8_t bytes[8];
+  MV_RETURN_IF_ERROR(crypto::RandomBytes(bytes));
+  return ".tmp." + crypto::HexEncode(bytes);
+}
+
+}  // namespace
+
+std::string ProcPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+Result<std::unique_ptr<Filesystem>> Filesystem::New(std::unique_ptr<volume::Volume> volume,
+                                                    const MountOptions& options) {
+  std::string root = volume->backing_dir();
+  UniqueFd fd(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return Status::FromErrno(errno, root);
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, root);
+  std::unique_ptr<Filesystem> fs(new Filesystem(std::move(volume), options));
+  fs->inodes_.SetRoot(std::move(fd), st);
+  return fs;
+}
+
+Inode* Filesystem::ToInode(fuse_ino_t ino) {
+  if (ino == FUSE_ROOT_ID) return inodes_.root();
+  return reinterpret_cast<Inode*>(ino);
+}
+
+Result<volume::DirId> Filesystem::DirIdOf(Inode* dir) {
+  std::lock_guard lock(dir->dir_mu);
+  if (!dir->dir_id) {
+    MV_ASSIGN_OR_RETURN(auto id, volume::ReadDirId(dir->fd.get(), BackingPath(dir->fd.get())));
+    dir->dir_id = id;
+  }
+  return *dir->dir_id;
+}
+
+Result<volume::EncodedName> Filesystem::Encode(Inode* parent, std::string_view name) {
+  if (parent->type != S_IFDIR) return Status::FromErrno(ENOTDIR, "not a directory");
+  MV_ASSIGN_OR_RETURN(auto dir_id, DirIdOf(parent));
+  return volume_->names().Encode(dir_id, name);
+}
+
+Status Filesystem::PrepareName(Inode* parent, const volume::EncodedName& name) {
+  if (!name.is_long()) return Status::Ok();
+  std::string sidecar = volume::NameCodec::LongNameSidecar(name.backing);
+  UniqueFd fd(openat(parent->fd.get(), sidecar.c_str(),
+                     O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0400));
+  if (!fd.valid()) return Errno("writing long-name sidecar");
+  auto bytes = std::span(reinterpret_cast<const uint8_t*>(name.sealed.data()), name.sealed.size());
+  return PwriteFull(fd.get(), bytes, 0);
+}
+
+void Filesystem::DropLongName(Inode* parent, const volume::EncodedName& name) {
+  if (!name.is_long()) return;
+  std::string sidecar = volume::NameCodec::LongNameSidecar(name.backing);
+  unlinkat(parent->fd.get(), sidecar.c_str(), 0);
+}
+
+Status Filesystem::TranslateStat(struct stat* st, int fd) {
+  if (S_ISREG(st->st_mode)) {
+    st->st_size = static_cast<off_t>(volume_->layout().PlainSize(st->st_size));
+  } else if (S_ISLNK(st->st_mode)) {
+    MV_ASSIGN_OR_RETURN(std::string target, ReadlinkFd(fd));
+    st->st_size = static_cast<off_t>(target.size());
+  }
+  return Status::Ok();
+}
+
+Result<struct stat> Filesystem::StatFd(int fd) {
+  struct stat st;
+  if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return Errno("stat");
+  MV_RETURN_IF_ERROR(TranslateStat(&st, fd));
+  return st;
+}
+
+Result<fuse_entry_param> Filesystem::EntryFor(Inode* parent, const std::string& backing) {
+  UniqueFd fd(openat(parent->fd.get(), backing.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return Errno("lookup");
+  MV_ASSIGN_OR_RETURN(struct stat st, StatFd(fd.get()));
+  fuse_entry_param e;
+  std::memset(&e, 0, sizeof(e));
+  Inode* inode = inodes_.Lookup(std::move(fd), st);
+  e.ino = reinterpret_cast<fuse_ino_t>(inode);
+  e.attr = st;
+  e.attr_timeout = options_.attr_timeout;
+  e.entry_timeout = options_.entry_timeout;
+  return e;
+}
+
+Result<fuse_entry_param> Filesystem::DoLookup(Inode* parent, std::string_view name) {
+  MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
+  return EntryFor(parent, enc.backing);
+}
+
+Result<struct stat> Filesystem::DoGetattr(Inode* inode) { return StatFd(inode->fd.get()); }
+
+Status Filesystem::ChownNew(int dirfd, const std::string& backing, const Caller& caller,
+                            Inode* parent, bool is_dir) {
+  if (geteuid() != 0) return Status::Ok();  // an unprivileged daemon owns what it creates
+  struct stat pst;
+  if (fstatat(parent->fd.get(), "", &pst, AT_EMPTY_PATH) != 0) return Errno("stat parent");
+  bool inherit = (pst.st_mode & S_ISGID) != 0;
+  gid_t gid = inherit ? pst.st_gid : caller.gid;
+  if (fchownat(dirfd, backing.c_str(), caller.uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+    return Errno("chown");
+  }
+  if (inherit && is_dir) {
+    struct stat st;
+    if (fstatat(dirfd, backing.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        fchmodat(dirfd, backing.c_str(), (st.st_mode & 07777) | S_ISGID, 0) != 0) {
+      return Errno("chmod");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<fuse_entry_param> Filesystem::DoMknod(Inode* parent, std::string_view name, mode_t mode,
+                                             dev_t rdev, const Caller& caller) {
+  if (S_ISREG(mode)) {
+    MV_ASSIGN_OR_RETURN(auto created, DoCreate(parent, name, mode, O_EXCL | O_WRONLY, caller));
+    return created.first;
+  }
+  MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
+  MV_RETURN_IF_ERROR(PrepareName(parent, enc));
+  if (mknodat(parent->fd.get(), enc.backing.c_str(), mode, rdev) != 0) return Errno("mknod");
+  MV_RETURN_IF_ERROR(ChownNew(parent->fd.get(), enc.backing, caller, parent, false));
+  return EntryFor(parent, enc.backing);
+}
+
+// A directory is built under a temporary name with its ID file inside and then renamed into
+// place, so no crash can leave a visible directory without an ID.
+Result<fuse_entry_param> Filesystem::DoMkdir(Inode* parent, std::string_view name, mode_t mode,
+                                             const Caller& caller) {
+  MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
+  MV_ASSIGN_OR_RETURN(std::string tmp, TempName());
+  int pfd = parent->fd.get();
+  if (mkdirat(pfd, tmp.c_str(), mode) != 0) return Errno("mkdir");
+  Status st = [&]() -> Status {
+    UniqueFd dfd(openat(pfd, tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dfd.valid()) return Errno("mkdir");
+    MV_ASSIGN_OR_RETURN(auto id, volume::NewDirId());
+    MV_RETURN_IF_ERROR(volume::WriteDirId(dfd.get(), id, BackingPath(dfd.get())));
+    MV_RETURN_IF_ERROR(ChownNew(pfd, tmp, caller, parent, true));
+    MV_RETURN_IF_ERROR(PrepareName(parent, enc));
+    if (renameat2(pfd, tmp.c_str(), pfd, enc.backing.c_str(), RENAME_NOREPLACE) != 0) {
+      return Errno("mkdir");
+    }
+    return Status::Ok();
+  }();
+  if (!st.ok()) {
+    UniqueFd dfd(openat(pfd, tmp.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (dfd.valid()) unlinkat(dfd.get(), volume::kDirIdFile, 0);
+    unlinkat(pfd, tmp.c_str(), AT_REMOVEDIR);
+    return st;
+  }
+  return EntryFor(parent, enc.backing);
+}
+
+Result<fuse_entry_param> Filesystem::DoSymlink(std::string_view target, Inode* parent,
+                                               std::string_view name, const Caller& caller) {
+  MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
+  MV_ASSIGN_OR_RETURN(std::string sealed, volume_->names().EncodeLinkTarget(target));
+  if (sealed.size() >= PATH_MAX) return Status::FromErrno(ENAMETOOLONG, "symlink target");
+  MV_RETURN_IF_ERROR(PrepareName(parent, enc));
+  if (symlinkat(sealed.c_str(), parent->fd.get(), enc.backing.c_str()) != 0) {
+    return Errno("symlink");
+  }
+  MV_RETURN_IF_ERROR(ChownNew(parent->fd.get(), enc.backing, caller, parent, false));
+  return EntryFor(parent, enc.backing);
+}
+
+Result<fuse_entry_param> Filesystem::DoLink(Inode* inode, Inode* parent, std::string_view name) {
+  MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
+  MV_RETURN_IF_ERROR(PrepareName(parent, enc));
+  if (linkat(inode->fd.get(), "", parent->fd.get(), enc.backing.c_str(), AT_EMPTY_PATH) != 0) {
+    return Errno("link");
+  }
+  return EntryFor(parent, enc.backing);
+}
+
+Status Filesystem::DoUnlink(Inode* parent, std::string_view name) {
+  MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
+  if (unlinkat(parent->fd.get(), enc.backing.c_str(), 0) != 0) return Errno("unlink");
+  DropLongName(parent, enc);
+  return Status::Ok();
+}
+
+Result<std::string> Filesystem::ReadlinkFd(int fd) {
+  char buf[PATH_MAX];
+  ssize_t n = readlinkat(fd, "", buf, sizeof(buf));
+  if (n < 0) return Errno("readlink");
+  std::string_view sealed(buf, static_cast<size_t>(n));
+  auto target = volume_->names().DecodeLinkTarget(sealed);
+  if (!target.ok()) {
+    std::string msg = BackingPath(fd) + ": symlink target failed authentication";
+    LogError(msg);
+    return Status::Corruption(msg);
+  }
+  return std::move(target).value();
+}
+
+Result<std::string> Filesystem::DoReadlink(Inode* inode) { return ReadlinkFd(inode->fd.get()); }
+
+Result<struct statvfs> Filesystem::DoStatfs() {
+  struct statvfs sv;
+  if (fstatvfs(inodes_.root()->fd.get(), &sv) != 0) return Errno("statfs");
+  sv.f_namemax = volume::kMaxPlainName;
+  return sv;
+}
+
+std::string BackingPath(int fd) {
+  char buf[PATH_MAX];
+  ssize_t n = readlink(ProcPath(fd).c_str(), buf, sizeof(buf) - 1);
+  if (n < 0) return "backing file";
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+}  // namespace modelvault::fs

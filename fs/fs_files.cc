@@ -1,0 +1,194 @@
+// File content requests: open, create, read, write, truncate, fsync, fallocate; and the
+// attribute changes that go with them.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <mutex>
+#include <shared_mutex>
+
+#include "fs/filesystem.h"
+
+namespace modelvault::fs {
+namespace {
+
+Status Errno(std::string_view what) { return Status::FromErrno(errno, what); }
+
+// Flags for the backing descriptor: always readable (a partial block write decrypts the
+// block first), never O_APPEND (the plaintext end is not the backing end) or O_DIRECT.
+int BackingFlags(int flags, bool read_only) {
+  int out = read_only ? O_RDONLY : O_RDWR;
+  out |= flags & (O_SYNC | O_DSYNC | O_NOATIME);
+  return out | O_CLOEXEC;
+}
+
+}  // namespace
+
+Result<UniqueFd> Filesystem::OpenBacking(Inode* inode, int flags) {
+  if (inode->type == S_IFDIR) return Status::FromErrno(EISDIR, "open");
+  if (inode->type != S_IFREG) return Status::FromErrno(EINVAL, "open");
+  UniqueFd fd(open(ProcPath(inode->fd.get()).c_str(), BackingFlags(flags, options_.read_only)));
+  if (!fd.valid() && errno == EPERM && (flags & O_NOATIME)) {
+    fd.Reset(open(ProcPath(inode->fd.get()).c_str(),
+                  BackingFlags(flags & ~O_NOATIME, options_.read_only)));
+  }
+  if (!fd.valid()) return Errno("open");
+  return fd;
+}
+
+// Needs inode->content_mu held exclusively.
+Status Filesystem::LoadContent(Inode* inode, int fd) {
+  if (inode->content) return Status::Ok();
+  MV_ASSIGN_OR_RETURN(inode->content, volume::FileContent::Load(
+                                          fd, volume_->keys(), volume_->layout(), BackingPath(fd)));
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<FileHandle>> Filesystem::DoOpen(Inode* inode, int flags) {
+  MV_ASSIGN_OR_RETURN(UniqueFd fd, OpenBacking(inode, flags));
+  std::unique_lock lock(inode->content_mu);
+  MV_RETURN_IF_ERROR(LoadContent(inode, fd.get()));
+  if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
+    MV_RETURN_IF_ERROR(inode->content->Truncate(fd.get(), 0));
+  }
+  auto fh = std::make_unique<FileHandle>();
+  fh->fd = std::move(fd);
+  fh->append = (flags & O_APPEND) != 0;
+  return fh;
+}
+
+Result<std::pair<fuse_entry_param, std::unique_ptr<FileHandle>>> Filesystem::DoCreate(
+    Inode* parent, std::string_view name, mode_t mode, int flags, const Caller& caller) {
+  MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
+  MV_RETURN_IF_ERROR(PrepareName(parent, enc));
+  int pfd = parent->fd.get();
+  UniqueFd fd(openat(pfd, enc.backing.c_str(),
+                     O_CREAT | O_EXCL | O_NOFOLLOW | BackingFlags(flags, false), mode & 07777));
+  if (!fd.valid()) {
+    if (errno != EEXIST || (flags & O_EXCL)) return Errno("create");
+    // Someone else created it first: this is a plain open of their file.
+    MV_ASSIGN_OR_RETURN(auto e, EntryFor(parent, enc.backing));
+    auto fh = DoOpen(ToInode(e.ino), flags);
+    if (!fh.ok()) {
+      inodes_.Forget(ToInode(e.ino), 1);
+      return fh.status();
+    }
+    return std::make_pair(e, std::move(fh).value());
+  }
+  auto content = volume::FileContent::Create(fd.get(), volume_->keys(), volume_->layout(),
+                                             BackingPath(fd.get()));
+  Status st = content.ok() ? ChownNew(pfd, enc.backing, caller, parent, false) : content.status();
+  if (!st.ok()) {
+    unlinkat(pfd, enc.backing.c_str(), 0);
+    return st;
+  }
+  MV_ASSIGN_OR_RETURN(auto e, EntryFor(parent, enc.backing));
+  Inode* inode = ToInode(e.ino);
+  {
+    std::unique_lock lock(inode->content_mu);
+    if (!inode->content) inode->content = std::move(content).value();
+  }
+  auto fh = std::make_unique<FileHandle>();
+  fh->fd = std::move(fd);
+  fh->append = (flags & O_APPEND) != 0;
+  return std::make_pair(e, std::move(fh));
+}
+
+Result<size_t> Filesystem::DoRead(Inode* inode, FileHandle* fh, std::span<uint8_t> out,
+                                  off_t offset) {
+  std::shared_lock lock(inode->content_mu);
+  return inode->content->Read(fh->fd.get(), out, static_cast<uint64_t>(offset));
+}
+
+Result<size_t> Filesystem::DoWrite(Inode* inode, FileHandle* fh, std::span<const uint8_t> in,
+                                   off_t offset) {
+  std::unique_lock lock(inode->content_mu);
+  uint64_t at = static_cast<uint64_t>(offset);
+  if (fh->append) {
+    MV_ASSIGN_OR_RETURN(at, inode->content->Size(fh->fd.get()));
+  }
+  MV_RETURN_IF_ERROR(inode->content->Write(fh->fd.get(), in, at));
+  return in.size();
+}
+
+Status Filesystem::DoFsync(FileHandle* fh, bool datasync) {
+  int rc = datasync ? fdatasync(fh->fd.get()) : fsync(fh->fd.get());
+  if (rc != 0) return Errno("fsync");
+  return Status::Ok();
+}
+
+Status Filesystem::Truncate(Inode* inode, FileHandle* fh, off_t size) {
+  if (inode->type == S_IFDIR) return Status::FromErrno(EISDIR, "truncate");
+  if (inode->type != S_IFREG) return Status::FromErrno(EINVAL, "truncate");
+  if (size < 0) return Status::FromErrno(EINVAL, "truncate");
+  UniqueFd own;
+  int fd = fh ? fh->fd.get() : -1;
+  if (fd < 0) {
+    MV_ASSIGN_OR_RETURN(own, OpenBacking(inode, O_RDWR));
+    fd = own.get();
+  }
+  std::unique_lock lock(inode->content_mu);
+  MV_RETURN_IF_ERROR(LoadContent(inode, fd));
+  return inode->content->Truncate(fd, static_cast<uint64_t>(size));
+}
+
+Status Filesystem::DoFallocate(Inode* inode, FileHandle* fh, int mode, off_t offset, off_t length) {
+  if ((mode & ~FALLOC_FL_KEEP_SIZE) != 0) return Status::FromErrno(EOPNOTSUPP, "fallocate");
+  if (offset < 0 || length <= 0) return Status::FromErrno(EINVAL, "fallocate");
+  uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(length);
+  std::unique_lock lock(inode->content_mu);
+  MV_ASSIGN_OR_RETURN(uint64_t size, inode->content->Size(fh->fd.get()));
+  if (end <= size) return Status::Ok();
+  if (mode & FALLOC_FL_KEEP_SIZE) {
+    // Reserve the backing space the blocks will need; the visible size stays.
+    auto backing_end = volume_->layout().BackingSize(end);
+    if (fallocate(fh->fd.get(), FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(backing_end)) != 0) {
+      return Errno("fallocate");
+    }
+    return Status::Ok();
+  }
+  return inode->content->Truncate(fh->fd.get(), end);
+}
+
+Result<struct stat> Filesystem::DoSetattr(Inode* inode, const struct stat& attr, int to_set,
+                                          FileHandle* fh) {
+  int fd = inode->fd.get();
+  if (to_set & FUSE_SET_ATTR_MODE) {
+    if (inode->type == S_IFLNK) return Status::FromErrno(EOPNOTSUPP, "chmod");
+    if (chmod(ProcPath(fd).c_str(), attr.st_mode & 07777) != 0) return Errno("chmod");
+  }
+  if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+    uid_t uid = (to_set & FUSE_SET_ATTR_UID) ? attr.st_uid : static_cast<uid_t>(-1);
+    gid_t gid = (to_set & FUSE_SET_ATTR_GID) ? attr.st_gid : static_cast<gid_t>(-1);
+    if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+      return Errno("chown");
+    }
+  }
+  if (to_set & FUSE_SET_ATTR_SIZE) MV_RETURN_IF_ERROR(Truncate(inode, fh, attr.st_size));
+  if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+    struct timespec tv[2];
+    tv[0].tv_sec = tv[1].tv_sec = 0;
+    tv[0].tv_nsec = tv[1].tv_nsec = UTIME_OMIT;
+    if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
+      tv[0].tv_nsec = UTIME_NOW;
+    } else if (to_set & FUSE_SET_ATTR_ATIME) {
+      tv[0] = attr.st_atim;
+    }
+    if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+      tv[1].tv_nsec = UTIME_NOW;
+    } else if (to_set & FUSE_SET_ATTR_MTIME) {
+      tv[1] = attr.st_mtim;
+    }
+    if (utimensat(AT_FDCWD, ProcPath(fd).c_str(), tv, 0) != 0) return Errno("utimens");
+  }
+  return DoGetattr(inode);
+}
+
+void Filesystem::SyncBacking() {
+  // syncfs() needs a descriptor opened for real; O_PATH ones are refused.
+  UniqueFd fd(open(volume_->backing_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.valid()) syncfs(fd.get());
+}
+
+}  // namespace modelvault::fs

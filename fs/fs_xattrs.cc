@@ -1,0 +1,109 @@
+// Extended attributes. Only the user.* namespace is offered. In the backing file a
+// user attribute is stored as "user.mv." + the sealed name (AES-SIV, like file names but
+// bound to a fixed label), its value sealed with AES-256-GCM under the xattr key with the
+// plaintext name as associated data, so values cannot be moved between attributes.
+#include <sys/xattr.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "crypto/base64.h"
+#include "crypto/kdf.h"
+#include "crypto/random.h"
+#include "fs/filesystem.h"
+
+namespace modelvault::fs {
+namespace {
+
+constexpr std::string_view kUserPrefix = "user.";
+constexpr std::string_view kBackingPrefix = "user.mv.";
+constexpr std::string_view kNameLabel = "modelvault v1 xattr-name";
+constexpr size_t kOverhead = crypto::AesGcm::kNonceSize + crypto::AesGcm::kTagSize;
+
+Status Errno(std::string_view what) { return Status::FromErrno(errno, what); }
+
+}  // namespace
+
+Result<std::string> Filesystem::XattrName(std::string_view name) {
+  if (!name.starts_with(kUserPrefix)) return Status::FromErrno(EOPNOTSUPP, "xattr namespace");
+  auto plain = name.substr(kUserPrefix.size());
+  MV_ASSIGN_OR_RETURN(auto sealed, volume_->keys()->names().Encrypt({crypto::AsBytes(kNameLabel)},
+                                                                    crypto::AsBytes(plain)));
+  std::string out = std::string(kBackingPrefix) + crypto::Base64UrlEncode(sealed);
+  if (out.size() > XATTR_NAME_MAX) return Status::FromErrno(ERANGE, "xattr name too long");
+  return out;
+}
+
+Status Filesystem::DoSetxattr(Inode* inode, std::string_view name, std::span<const uint8_t> value,
+                              int flags) {
+  MV_ASSIGN_OR_RETURN(std::string backing, XattrName(name));
+  std::vector<uint8_t> sealed(value.size() + kOverhead);
+  auto nonce = std::span(sealed).first(crypto::AesGcm::kNonceSize);
+  MV_RETURN_IF_ERROR(crypto::RandomBytes(nonce));
+  MV_RETURN_IF_ERROR(volume_->keys()->xattrs().Seal(
+      std::span(sealed).subspan(nonce.size(), value.size()),
+      std::span(sealed).last(crypto::AesGcm::kTagSize), nonce, crypto::AsBytes(name), value));
+  if (setxattr(ProcPath(inode->fd.get()).c_str(), backing.c_str(), sealed.data(), sealed.size(),
+               flags) != 0) {
+    return Errno("setxattr");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<uint8_t>> Filesystem::DoGetxattr(Inode* inode, std::string_view name) {
+  // Other namespaces hold nothing here; ENODATA is what callers probing them expect.
+  if (!name.starts_with(kUserPrefix)) return Status::FromErrno(ENODATA, "getxattr");
+  MV_ASSIGN_OR_RETURN(std::string backing, XattrName(name));
+  std::string path = ProcPath(inode->fd.get());
+  std::vector<uint8_t> sealed(XATTR_SIZE_MAX);
+  ssize_t n = getxattr(path.c_str(), backing.c_str(), sealed.data(), sealed.size());
+  if (n < 0) return Errno("getxattr");
+  if (static_cast<size_t>(n) < kOverhead) {
+    return Status::Corruption(BackingPath(inode->fd.get()) + ": extended attribute is cut short");
+  }
+  std::vector<uint8_t> value(static_cast<size_t>(n) - kOverhead);
+  auto in = std::span<const uint8_t>(sealed).first(static_cast<size_t>(n));
+  Status st = volume_->keys()->xattrs().Open(
+      value, in.first(crypto::AesGcm::kNonceSize), crypto::AsBytes(name),
+      in.subspan(crypto::AesGcm::kNonceSize, value.size()), in.last(crypto::AesGcm::kTagSize));
+  if (!st.ok()) {
+    return Status::Corruption(BackingPath(inode->fd.get()) +
+                              ": extended attribute failed authentication");
+  }
+  return value;
+}
+
+Result<std::string> Filesystem::DoListxattr(Inode* inode) {
+  std::string path = ProcPath(inode->fd.get());
+  ssize_t size = listxattr(path.c_str(), nullptr, 0);
+  if (size < 0) return Errno("listxattr");
+  std::string names(static_cast<size_t>(size), '\0');
+  size = listxattr(path.c_str(), names.data(), names.size());
+  if (size < 0) return Errno("listxattr");
+  names.resize(static_cast<size_t>(size));
+  std::string out;
+  for (size_t pos = 0; pos < names.size();) {
+    std::string_view one(names.c_str() + pos);
+    pos += one.size() + 1;
+    if (!one.starts_with(kBackingPrefix)) continue;
+    auto raw = crypto::Base64UrlDecode(one.substr(kBackingPrefix.size()));
+    if (!raw.ok()) continue;
+    auto plain = volume_->keys()->names().Decrypt({crypto::AsBytes(kNameLabel)}, *raw);
+    if (!plain.ok()) continue;  // not ours, or tampered: not listed
+    out.append(kUserPrefix);
+    out.append(plain->begin(), plain->end());
+    out.push_back('\0');
+  }
+  return out;
+}
+
+Status Filesystem::DoRemovexattr(Inode* inode, std::string_view name) {
+  if (!name.starts_with(kUserPrefix)) return Status::FromErrno(ENODATA, "removexattr");
+  MV_ASSIGN_OR_RETURN(std::string backing, XattrName(name));
+  if (removexattr(ProcPath(inode->fd.get()).c_str(), backing.c_str()) != 0) {
+    return Errno("removexattr");
+  }
+  return Status::Ok();
+}
+
+}  // namespace modelvault::fs

@@ -1,0 +1,23 @@
+// MountOptions: how the filesystem serves a store. Plain data, filled in by the command line
+// or the YAML config.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace modelvault::fs {
+
+struct MountOptions {
+  std::string mountpoint;
+  bool read_only = false;
+  // Extra options for the kernel mount ("allow_other", "ro", ...), as given to -o.
+  std::vector<std::string> fuse_options;
+  // Upper bound on request threads; 0 picks libfuse's default.
+  int max_threads = 0;
+  // How long the kernel may cache names and attributes, in seconds.
+  double entry_timeout = 1.0;
+  double attr_timeout = 1.0;
+};
+
+}  // namespace modelvault::fs
