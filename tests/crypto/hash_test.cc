@@ -50,6 +50,15 @@ TEST(HmacSha256Test, Rfc4231TestCase6) {
   EXPECT_EQ(ToHex(*mac), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
+// HMAC with an empty key and message (the example on Wikipedia's HMAC page; the same as
+// `openssl mac -digest SHA256 -macopt hexkey: HMAC` of empty input). An empty span has a
+// null data(), which EVP_MAC_init would take for "no key given".
+TEST(HmacSha256Test, EmptyKeyAndMessage) {
+  auto mac = HmacSha256({}, {});
+  ASSERT_TRUE(mac.ok()) << mac.status().ToString();
+  EXPECT_EQ(ToHex(*mac), "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
 TEST(HmacSha256Test, KeyAndMessageBothMatter) {
   auto a = HmacSha256(Bytes("key1"), Bytes("message"));
   auto b = HmacSha256(Bytes("key2"), Bytes("message"));

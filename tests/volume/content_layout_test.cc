@@ -10,15 +10,15 @@
 namespace modelvault::volume {
 namespace {
 
-constexpr uint32_t kAllBlockSizes[] = {4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288,
-                                       1048576};
+constexpr uint32_t kAllBlockSizes[] = {4096,   8192,   16384,  32768,  65536,
+                                       131072, 262144, 524288, 1048576};
 
 TEST(ContentLayoutTest, ValidBlockSizesArePowersOfTwoFrom4KiBTo1MiB) {
   for (uint32_t bs : kAllBlockSizes) EXPECT_TRUE(IsValidBlockSize(bs)) << bs;
-  for (uint64_t bs : {uint64_t{0}, uint64_t{1}, uint64_t{512}, uint64_t{2048}, uint64_t{4095},
-                      uint64_t{4097}, uint64_t{6144}, uint64_t{12288}, uint64_t{65535},
-                      uint64_t{1048577}, uint64_t{2097152}, uint64_t{1} << 32,
-                      uint64_t{1} << 63, ~uint64_t{0}}) {
+  for (uint64_t bs :
+       {uint64_t{0}, uint64_t{1}, uint64_t{512}, uint64_t{2048}, uint64_t{4095}, uint64_t{4097},
+        uint64_t{6144}, uint64_t{12288}, uint64_t{65535}, uint64_t{1048577}, uint64_t{2097152},
+        uint64_t{1} << 32, uint64_t{1} << 63, ~uint64_t{0}}) {
     EXPECT_FALSE(IsValidBlockSize(bs)) << bs;
   }
   EXPECT_TRUE(IsValidBlockSize(kDefaultBlockSize));

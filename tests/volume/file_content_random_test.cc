@@ -126,8 +126,8 @@ class Harness {
   // A length that is a block-size edge case half of the time, anything in [0, 3 blocks]
   // otherwise.
   uint64_t PickLength() {
-    const uint64_t edges[] = {0, 1, bs_ - 1, bs_, bs_ + 1, 2 * bs_, 2 * bs_ + 1, 3 * bs_ - 1,
-                              3 * bs_};
+    const uint64_t edges[] = {0,       1,           bs_ - 1,     bs_,    bs_ + 1,
+                              2 * bs_, 2 * bs_ + 1, 3 * bs_ - 1, 3 * bs_};
     if (Uniform(0, 1) == 0) return edges[Uniform(0, std::size(edges) - 1)];
     return Uniform(0, 3 * bs_);
   }
@@ -210,13 +210,14 @@ TEST_P(FileContentRandomTest, MatchesInMemoryReference) {
   h.Reload();
 }
 
-INSTANTIATE_TEST_SUITE_P(BlockSizesAndSeeds, FileContentRandomTest,
-                         ::testing::Combine(::testing::Values(uint32_t{4096}, uint32_t{16384}, uint32_t{65536}),
-                                            ::testing::Values(uint64_t{1}, uint64_t{0x5eed}, uint64_t{20240611})),
-                         [](const auto& info) {
-                           return "bs" + std::to_string(std::get<0>(info.param)) + "_seed" +
-                                  std::to_string(std::get<1>(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    BlockSizesAndSeeds, FileContentRandomTest,
+    ::testing::Combine(::testing::Values(uint32_t{4096}, uint32_t{16384}, uint32_t{65536}),
+                       ::testing::Values(uint64_t{1}, uint64_t{0x5eed}, uint64_t{20240611})),
+    [](const auto& info) {
+      return "bs" + std::to_string(std::get<0>(info.param)) + "_seed" +
+             std::to_string(std::get<1>(info.param));
+    });
 
 }  // namespace
 }  // namespace modelvault::volume

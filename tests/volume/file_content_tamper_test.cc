@@ -28,9 +28,9 @@ using test::TempDir;
 using test::TestKeys;
 
 constexpr uint32_t kBs = 4096;
-constexpr uint64_t kBlocks = 5;                    // four full blocks and a short one
-constexpr uint64_t kSize = 4 * kBs + 100;          // plaintext size of the victim
-constexpr uint64_t kLastLen = kSize - 4 * kBs;     // plaintext bytes in the short block
+constexpr uint64_t kBlocks = 5;                 // four full blocks and a short one
+constexpr uint64_t kSize = 4 * kBs + 100;       // plaintext size of the victim
+constexpr uint64_t kLastLen = kSize - 4 * kBs;  // plaintext bytes in the short block
 
 class TamperTest : public ::testing::Test {
  protected:
@@ -342,8 +342,8 @@ TEST_F(TamperTest, BadMagicOrVersionFailsToLoadAndNamesTheFile) {
     const char* what;
     uint64_t offset;
   };
-  for (const Case& c : {Case{"magic", 0}, Case{"magic", 3}, Case{"version", 4},
-                        Case{"version", 5}}) {
+  for (const Case& c :
+       {Case{"magic", 0}, Case{"magic", 3}, Case{"version", 4}, Case{"version", 5}}) {
     SCOPED_TRACE(c.what);
     RawFlip(fd_.get(), c.offset, 0x04);
     auto fc = FileContent::Load(fd_.get(), keys_, layout_, "dir/victim-name");
@@ -359,9 +359,12 @@ TEST_F(TamperTest, BadMagicOrVersionFailsToLoadAndNamesTheFile) {
 }
 
 TEST_F(TamperTest, TruncatedHeaderFailsToLoad) {
-  for (uint64_t cut : {uint64_t{1}, uint64_t{10}, kFileHeaderSize - 1}) {
+  const auto header = RawRead(fd_.get(), 0, kFileHeaderSize);
+  for (uint64_t cut : {uint64_t{1}, uint64_t{4}, uint64_t{10}, uint64_t{17}, kFileHeaderSize - 1}) {
     SCOPED_TRACE(cut);
+    // What is left of the header is intact: magic and version still read right.
     Resize(fd_.get(), cut);
+    RawWrite(fd_.get(), 0, std::span(header).first(cut));
     auto fc = FileContent::Load(fd_.get(), keys_, layout_, "victim-name");
     ASSERT_FALSE(fc.ok());
     EXPECT_EQ(fc.status().code(), Code::kCorruption);

@@ -36,8 +36,8 @@ DirId Dir(uint8_t fill) {
 
 bool IsBase64UrlOnly(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
   });
 }
 
@@ -164,9 +164,9 @@ TEST_F(NameCodecTest, LongNamesAreDeterministicAndDistinct) {
 
 TEST_F(NameCodecTest, RejectsInvalidNames) {
   for (std::string_view bad :
-       {std::string_view(""), std::string_view("."), std::string_view(".."),
-        std::string_view("/"), std::string_view("a/b"), std::string_view("/a"),
-        std::string_view("a/"), std::string_view("a\0b", 3), std::string_view("\0", 1)}) {
+       {std::string_view(""), std::string_view("."), std::string_view(".."), std::string_view("/"),
+        std::string_view("a/b"), std::string_view("/a"), std::string_view("a/"),
+        std::string_view("a\0b", 3), std::string_view("\0", 1)}) {
     SCOPED_TRACE(std::string(bad));
     auto enc = codec_.Encode(dir_, bad);
     ASSERT_FALSE(enc.ok());
@@ -220,9 +220,9 @@ TEST_F(NameCodecTest, DecodeUnderAnotherDirectoryOrKeyIsCorruption) {
     SCOPED_TRACE(name);
     auto enc = codec_.Encode(dir_, name);
     ASSERT_TRUE(enc.ok());
-    for (const auto& result : {codec_.Decode(Dir(0x02), enc->sealed),
-                               codec_.Decode(near, enc->sealed),
-                               other_keys.Decode(dir_, enc->sealed)}) {
+    for (const auto& result :
+         {codec_.Decode(Dir(0x02), enc->sealed), codec_.Decode(near, enc->sealed),
+          other_keys.Decode(dir_, enc->sealed)}) {
       ASSERT_FALSE(result.ok());
       EXPECT_EQ(result.status().code(), Code::kCorruption) << result.status().ToString();
     }
