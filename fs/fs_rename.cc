@@ -6,6 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "fs/filesystem.h"
 #include "volume/dir_id.h"
@@ -17,8 +20,10 @@ struct DirCloser {
   void operator()(DIR* d) const { closedir(d); }
 };
 
-// True if the backing directory holds nothing but its ID file.
-Result<bool> OnlyIdFileIn(int dirfd) {
+// Files modelvault may find in a directory that the user sees as empty: its ID file, and
+// leftovers of interrupted operations (a long name's sidecar whose entry is gone).
+// Returns false if the directory holds anything else, and lists the leftovers otherwise.
+Result<bool> EmptyForUser(int dirfd, std::vector<std::string>* leftovers) {
   int dup_fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
   if (dup_fd < 0) return Status::FromErrno(errno, "rmdir");
   std::unique_ptr<DIR, DirCloser> dir(fdopendir(dup_fd));
@@ -26,14 +31,42 @@ Result<bool> OnlyIdFileIn(int dirfd) {
     close(dup_fd);
     return Status::FromErrno(errno, "rmdir");
   }
+  constexpr std::string_view kSidecarSuffix = ".name";
   while (struct dirent* e = readdir(dir.get())) {
-    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0 ||
-        std::strcmp(e->d_name, volume::kDirIdFile) == 0) {
-      continue;
+    std::string_view name(e->d_name);
+    if (name == "." || name == ".." || name == volume::kDirIdFile) continue;
+    if (name.starts_with(".L") && name.ends_with(kSidecarSuffix)) {
+      std::string entry(name.substr(0, name.size() - kSidecarSuffix.size()));
+      struct stat st;
+      if (fstatat(dirfd, entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
+        leftovers->emplace_back(name);
+        continue;
+      }
     }
     return false;
   }
   return true;
+}
+
+// Removes the ID file (and leftovers) of a directory the user sees as empty, so that the
+// backing directory itself can be removed or replaced. Returns the ID, to put back with
+// RestoreDirId() if the removal fails. ENOTEMPTY if the directory has entries.
+Result<std::optional<volume::DirId>> ClearEmptyDir(int dirfd) {
+  std::vector<std::string> leftovers;
+  MV_ASSIGN_OR_RETURN(bool empty, EmptyForUser(dirfd, &leftovers));
+  if (!empty) return Status::FromErrno(ENOTEMPTY, "directory not empty");
+  for (const auto& name : leftovers) unlinkat(dirfd, name.c_str(), 0);
+  std::optional<volume::DirId> id;
+  auto read = volume::ReadDirId(dirfd, BackingPath(dirfd));
+  if (read.ok()) id = *read;
+  if (unlinkat(dirfd, volume::kDirIdFile, 0) != 0 && errno != ENOENT) {
+    return Status::FromErrno(errno, "removing directory ID");
+  }
+  return id;
+}
+
+void RestoreDirId(int dirfd, const std::optional<volume::DirId>& id) {
+  if (id) (void)volume::WriteDirId(dirfd, *id, BackingPath(dirfd));
 }
 
 }  // namespace
@@ -43,16 +76,11 @@ Status Filesystem::DoRmdir(Inode* parent, std::string_view name) {
   int pfd = parent->fd.get();
   UniqueFd dfd(openat(pfd, enc.backing.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dfd.valid()) return Status::FromErrno(errno, "rmdir");
-  MV_ASSIGN_OR_RETURN(bool empty, OnlyIdFileIn(dfd.get()));
-  if (!empty) return Status::FromErrno(ENOTEMPTY, "rmdir");
-  auto id = volume::ReadDirId(dfd.get(), BackingPath(dfd.get()));
-  if (unlinkat(dfd.get(), volume::kDirIdFile, 0) != 0 && errno != ENOENT) {
-    return Status::FromErrno(errno, "rmdir");
-  }
+  MV_ASSIGN_OR_RETURN(auto id, ClearEmptyDir(dfd.get()));
   if (unlinkat(pfd, enc.backing.c_str(), AT_REMOVEDIR) != 0) {
     int err = errno;
     // The directory stays: give it back its ID so the names inside remain readable.
-    if (id.ok()) (void)volume::WriteDirId(dfd.get(), *id, BackingPath(dfd.get()));
+    RestoreDirId(dfd.get(), id);
     return Status::FromErrno(err, "rmdir");
   }
   DropLongName(parent, enc);
@@ -67,9 +95,27 @@ Status Filesystem::DoRename(Inode* parent, std::string_view name, Inode* new_par
   MV_ASSIGN_OR_RETURN(auto from, Encode(parent, name));
   MV_ASSIGN_OR_RETURN(auto to, Encode(new_parent, new_name));
   MV_RETURN_IF_ERROR(PrepareName(new_parent, to));
+  // A directory may replace an empty one; in the backing store the target still holds its
+  // ID file, which has to go first (and come back if the rename fails).
+  UniqueFd replaced;
+  std::optional<volume::DirId> replaced_id;
+  if (flags == 0) {
+    struct stat src, dst;
+    if (fstatat(parent->fd.get(), from.backing.c_str(), &src, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(src.st_mode) &&
+        fstatat(new_parent->fd.get(), to.backing.c_str(), &dst, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(dst.st_mode) && (src.st_dev != dst.st_dev || src.st_ino != dst.st_ino)) {
+      replaced.Reset(openat(new_parent->fd.get(), to.backing.c_str(),
+                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!replaced.valid()) return Status::FromErrno(errno, "rename");
+      MV_ASSIGN_OR_RETURN(replaced_id, ClearEmptyDir(replaced.get()));
+    }
+  }
   if (renameat2(parent->fd.get(), from.backing.c_str(), new_parent->fd.get(), to.backing.c_str(),
                 flags) != 0) {
-    return Status::FromErrno(errno, "rename");
+    int err = errno;
+    if (replaced.valid()) RestoreDirId(replaced.get(), replaced_id);
+    return Status::FromErrno(err, "rename");
   }
   // rename(2) leaves both names when they are links to one inode; keep the sidecar then.
   struct stat st;

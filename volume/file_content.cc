@@ -241,8 +241,15 @@ Status FileContent::Write(int fd, std::span<const uint8_t> in, uint64_t offset) 
 }
 
 Status FileContent::Truncate(int fd, uint64_t new_size) {
-  MV_ASSIGN_OR_RETURN(uint64_t size, Size(fd));
-  if (new_size == size) return Status::Ok();
+  MV_ASSIGN_OR_RETURN(uint64_t backing, BackingSize(fd, name_));
+  uint64_t size = layout_.PlainSize(backing);
+  if (new_size == size) {
+    // Still a truncate: like ftruncate(2) it marks the file changed (mtime and ctime).
+    if (ftruncate(fd, static_cast<off_t>(backing)) != 0) {
+      return Status::FromErrno(errno, "truncating " + name_);
+    }
+    return Status::Ok();
+  }
   MV_RETURN_IF_ERROR(EnsureHeader(fd));
   if (new_size > size) return ZeroFill(fd, size, new_size);
   const uint64_t bs = layout_.block_size();

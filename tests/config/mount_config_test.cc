@@ -73,10 +73,12 @@ TEST_F(MountConfigTest, AbsentKeysKeepTheirDefaults) {
 
 TEST_F(MountConfigTest, UnknownKeyNamesFileLineAndTheKnownKeys) {
   EXPECT_EQ(Error("backing: /b\nmountpoint: /m\nreadonly: true\n"),
-            path_ + ": line 3: unknown key \"readonly\" (known: backing, mountpoint, read_only, "
-                    "foreground, fuse_options, threads, log_level, unlock)");
-  EXPECT_EQ(Error("unlock:\n  keyfile: /k\n  pin: 1234\n"),
-            path_ + ": line 3: unknown key \"pin\" in \"unlock\" (known: keyfile, passphrase_file)");
+            path_ +
+                ": line 3: unknown key \"readonly\" (known: backing, mountpoint, read_only, "
+                "foreground, fuse_options, threads, log_level, unlock)");
+  EXPECT_EQ(
+      Error("unlock:\n  keyfile: /k\n  pin: 1234\n"),
+      path_ + ": line 3: unknown key \"pin\" in \"unlock\" (known: keyfile, passphrase_file)");
 }
 
 TEST_F(MountConfigTest, WrongTypesNameFileLineAndKey) {
@@ -96,8 +98,10 @@ TEST_F(MountConfigTest, WrongTypesNameFileLineAndKey) {
 }
 
 TEST_F(MountConfigTest, ThreadsAndLogLevelAreValidated) {
-  for (const char* bad : {"threads: -1\n", "threads: many\n", "threads: 2.5\n", "threads: 5000\n"}) {
-    EXPECT_EQ(Error(bad), path_ + ": line 1: \"threads\" must be an integer from 0 to 1024 (0 = default)");
+  for (const char* bad :
+       {"threads: -1\n", "threads: many\n", "threads: 2.5\n", "threads: 5000\n"}) {
+    EXPECT_EQ(Error(bad),
+              path_ + ": line 1: \"threads\" must be an integer from 0 to 1024 (0 = default)");
   }
   EXPECT_EQ(Error("log_level: loud\n"),
             path_ + ": line 1: \"log_level\" must be one of debug, info, warning, error");

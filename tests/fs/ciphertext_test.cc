@@ -56,9 +56,8 @@ std::vector<std::pair<std::string, std::string>> Needles(std::string_view secret
   needles.emplace_back("HEX", Hex(secret, "0123456789ABCDEF"));
   for (const bool url : {false, true}) {
     for (int shift = 0; shift < 3; ++shift) {
-      const std::string enc = Base64(std::string(static_cast<size_t>(shift), 'x') +
-                                         std::string(secret),
-                                     url);
+      const std::string enc =
+          Base64(std::string(static_cast<size_t>(shift), 'x') + std::string(secret), url);
       needles.emplace_back(url ? "base64url" : "base64", enc.substr(4, enc.size() - 8));
     }
   }
@@ -238,8 +237,13 @@ TEST_F(CiphertextTest, BackingTreeMirrorsThePlaintextTree) {
   MV_ASSERT_SYS(::mkdir(M("d2").c_str(), 0755));
   MV_ASSERT_SYS(::mkdir(M(std::string(255, 'D')).c_str(), 0755));
   const std::map<std::string, size_t> files = {
-      {"f0", 0},           {"f1", 1},          {"f2", 2 * bs + 5},   {"d1/g", bs},
-      {"d1/sub2/h1", 100}, {"d1/sub2/h2", 7},  {"d2/" + std::string(255, 'n'), 3 * bs},
+      {"f0", 0},
+      {"f1", 1},
+      {"f2", 2 * bs + 5},
+      {"d1/g", bs},
+      {"d1/sub2/h1", 100},
+      {"d1/sub2/h2", 7},
+      {"d2/" + std::string(255, 'n'), 3 * bs},
       {std::string(255, 'D') + "/" + std::string(200, 'x'), 17}};
   for (const auto& [path, size] : files) {
     ASSERT_EQ(WriteFile(M(path), PatternBytes(size, size)), 0) << path;

@@ -34,14 +34,14 @@ class CliErrorsTest : public MountFixture {
     std::transform(topic.begin(), topic.end(), topic.begin(),
                    [](unsigned char c) { return std::tolower(c); });
     if (!topic.empty() && lower.find(topic) == std::string::npos) {
-      return ::testing::AssertionFailure() << "error does not mention \"" << topic
-                                           << "\": " << r.Describe();
+      return ::testing::AssertionFailure()
+             << "error does not mention \"" << topic << "\": " << r.Describe();
     }
     return ::testing::AssertionSuccess() << r.err;
   }
 
-  CliResult MountCli(const std::string& backing_dir, const std::string& mp,
-                     const std::string& key, std::vector<std::string> extra = {}) {
+  CliResult MountCli(const std::string& backing_dir, const std::string& mp, const std::string& key,
+                     std::vector<std::string> extra = {}) {
     std::vector<std::string> args{"mount", backing_dir, mp, "--keyfile", key};
     args.insert(args.end(), extra.begin(), extra.end());
     CliResult r = RunCli(args, std::chrono::seconds(60));

@@ -70,7 +70,9 @@ std::string DiffRunner::OpRename() {
   const uint64_t r = Uniform(0, 99);
   const unsigned flags = r < 80 ? 0 : r < 90 ? RENAME_NOREPLACE : RENAME_EXCHANGE;
   desc_ = "rename " + from + " -> " + to +
-          (flags == RENAME_NOREPLACE ? " NOREPLACE" : flags == RENAME_EXCHANGE ? " EXCHANGE" : "");
+          (flags == RENAME_NOREPLACE  ? " NOREPLACE"
+           : flags == RENAME_EXCHANGE ? " EXCHANGE"
+                                      : "");
   const Outcome m = Sys(::renameat2(AT_FDCWD, Mp(from).c_str(), AT_FDCWD, Mp(to).c_str(), flags));
   const Outcome p = Sys(::renameat2(AT_FDCWD, Pp(from).c_str(), AT_FDCWD, Pp(to).c_str(), flags));
   const std::string diff = Differ(m, p, true);
@@ -97,13 +99,15 @@ std::string DiffRunner::OpSymlink() {
     target = "x/" + RandomName();
   } else if (r < 90) {  // long, several components, never ".."
     const uint64_t len = Uniform(50, 1000);
-    while (target.size() < len) target += std::string(Uniform(1, 40), "abcxyz"[Uniform(0, 5)]) + "/";
+    while (target.size() < len)
+      target += std::string(Uniform(1, 40), "abcxyz"[Uniform(0, 5)]) + "/";
   } else {
     target = "/nonexistent-mvdiff/" + RandomName();
   }
   const std::string rel = Chance(0.9) ? PickNew() : PickExisting();
-  desc_ = "symlink " + rel + " -> \"" + (target.size() > 60 ? target.substr(0, 60) + "..." : target) +
-          "\" (" + std::to_string(target.size()) + " bytes)";
+  desc_ = "symlink " + rel + " -> \"" +
+          (target.size() > 60 ? target.substr(0, 60) + "..." : target) + "\" (" +
+          std::to_string(target.size()) + " bytes)";
   const std::string diff = Differ(Sys(::symlink(target.c_str(), Mp(rel).c_str())),
                                   Sys(::symlink(target.c_str(), Pp(rel).c_str())));
   return diff.empty() ? "" : "symlink: " + diff;
@@ -140,8 +144,8 @@ std::string DiffRunner::OpChown() {
   const uid_t uid = kIds[Uniform(0, 2)];
   const gid_t gid = kIds[Uniform(0, 2)];
   desc_ = "lchown " + rel + " " + std::to_string(uid) + ":" + std::to_string(gid);
-  const std::string diff = Differ(Sys(::lchown(Mp(rel).c_str(), uid, gid)),
-                                  Sys(::lchown(Pp(rel).c_str(), uid, gid)));
+  const std::string diff =
+      Differ(Sys(::lchown(Mp(rel).c_str(), uid, gid)), Sys(::lchown(Pp(rel).c_str(), uid, gid)));
   return diff.empty() ? "" : "lchown: " + diff;
 }
 
@@ -159,7 +163,8 @@ std::string DiffRunner::OpUtimens() {
   const Outcome p = Sys(::utimensat(AT_FDCWD, Pp(rel).c_str(), times, flags));
   if (std::string diff = Differ(m, p); !diff.empty()) return "utimensat: " + diff;
   if (m.rc != 0) return "";
-  struct stat ms {}, ps {};
+  struct stat ms {
+  }, ps{};
   const bool follow = flags == 0;
   if ((follow ? ::stat : ::lstat)(Mp(rel).c_str(), &ms) != 0) return "stat after utimensat failed";
   if ((follow ? ::stat : ::lstat)(Pp(rel).c_str(), &ps) != 0) return "";
@@ -169,8 +174,7 @@ std::string DiffRunner::OpUtimens() {
            std::to_string(ms.st_mtim.tv_nsec) + " atime " + std::to_string(ms.st_atim.tv_sec) +
            "." + std::to_string(ms.st_atim.tv_nsec) + ", plain mtime " +
            std::to_string(ps.st_mtim.tv_sec) + "." + std::to_string(ps.st_mtim.tv_nsec) +
-           " atime " + std::to_string(ps.st_atim.tv_sec) + "." +
-           std::to_string(ps.st_atim.tv_nsec);
+           " atime " + std::to_string(ps.st_atim.tv_sec) + "." + std::to_string(ps.st_atim.tv_nsec);
   }
   return "";
 }
@@ -218,8 +222,9 @@ std::string DiffRunner::OpMmapRead() {
   const Outcome p = {pm == MAP_FAILED ? -1 : 0, pm == MAP_FAILED ? errno : 0};
   std::string diff = Differ(m, p);
   if (diff.empty() && mm != MAP_FAILED) {
-    const ::testing::AssertionResult same = SameBytes(
-        std::string_view(static_cast<char*>(mm), size), std::string_view(static_cast<char*>(pm), size));
+    const ::testing::AssertionResult same =
+        SameBytes(std::string_view(static_cast<char*>(mm), size),
+                  std::string_view(static_cast<char*>(pm), size));
     if (!same) diff = same.message();
   }
   if (mm != MAP_FAILED) ::munmap(mm, size);
@@ -242,7 +247,8 @@ std::string DiffRunner::OpMmapWrite() {
     const uint64_t writes = Uniform(1, 4);
     for (uint64_t i = 0; i < writes; ++i) {
       const uint64_t off = Uniform(0, size - 1);
-      const std::string data = RandomBytes(rng_(), Uniform(1, std::min<uint64_t>(size - off, 9000)));
+      const std::string data =
+          RandomBytes(rng_(), Uniform(1, std::min<uint64_t>(size - off, 9000)));
       desc_ += " [" + std::to_string(off) + "+" + std::to_string(data.size()) + "]";
       std::memcpy(static_cast<char*>(mm) + off, data.data(), data.size());
       std::memcpy(static_cast<char*>(pm) + off, data.data(), data.size());

@@ -34,18 +34,14 @@ DiffRunner::DiffRunner(std::string mount_root, std::string plain_root, DiffConfi
       plain_base_(config.subdir.empty() ? plain_root : plain_root + "/" + config.subdir),
       config_(std::move(config)),
       rng_(config_.seed * 7919 + 17) {
-  ops_ = {{12, &DiffRunner::OpOpen},     {6, &DiffRunner::OpClose},
-          {10, &DiffRunner::OpWrite},    {12, &DiffRunner::OpPwrite},
-          {6, &DiffRunner::OpRead},      {8, &DiffRunner::OpPread},
-          {2, &DiffRunner::OpLseek},     {4, &DiffRunner::OpFtruncate},
-          {3, &DiffRunner::OpTruncate},  {2, &DiffRunner::OpFsync},
-          {3, &DiffRunner::OpFstat},     {6, &DiffRunner::OpMkdir},
-          {3, &DiffRunner::OpRmdir},     {5, &DiffRunner::OpUnlink},
-          {8, &DiffRunner::OpRename},    {3, &DiffRunner::OpLink},
-          {4, &DiffRunner::OpSymlink},   {2, &DiffRunner::OpReadlink},
-          {3, &DiffRunner::OpChmod},     {1, &DiffRunner::OpChown},
-          {3, &DiffRunner::OpUtimens},   {5, &DiffRunner::OpStat},
-          {2, &DiffRunner::OpReaddir}};
+  ops_ = {{12, &DiffRunner::OpOpen},   {6, &DiffRunner::OpClose},     {10, &DiffRunner::OpWrite},
+          {12, &DiffRunner::OpPwrite}, {6, &DiffRunner::OpRead},      {8, &DiffRunner::OpPread},
+          {2, &DiffRunner::OpLseek},   {4, &DiffRunner::OpFtruncate}, {3, &DiffRunner::OpTruncate},
+          {2, &DiffRunner::OpFsync},   {3, &DiffRunner::OpFstat},     {6, &DiffRunner::OpMkdir},
+          {3, &DiffRunner::OpRmdir},   {5, &DiffRunner::OpUnlink},    {8, &DiffRunner::OpRename},
+          {3, &DiffRunner::OpLink},    {4, &DiffRunner::OpSymlink},   {2, &DiffRunner::OpReadlink},
+          {3, &DiffRunner::OpChmod},   {1, &DiffRunner::OpChown},     {3, &DiffRunner::OpUtimens},
+          {5, &DiffRunner::OpStat},    {2, &DiffRunner::OpReaddir}};
   if (config_.mmap_ops) {
     ops_.push_back({3, &DiffRunner::OpMmapRead});
     ops_.push_back({4, &DiffRunner::OpMmapWrite});
@@ -285,9 +281,9 @@ std::string DiffRunner::OpRead() {
   const Outcome p = Sys(::read(f->p, pb.data(), len));
   if (std::string diff = Differ(m, p); !diff.empty()) return "read: " + diff;
   if (m.rc > 0 && mb.compare(0, static_cast<size_t>(m.rc), pb, 0, static_cast<size_t>(m.rc))) {
-    return "read: data differs: " +
-           SameBytes(mb.substr(0, static_cast<size_t>(m.rc)), pb.substr(0, static_cast<size_t>(p.rc)))
-               .message();
+    return std::string("read: data differs: ") + SameBytes(mb.substr(0, static_cast<size_t>(m.rc)),
+                                                           pb.substr(0, static_cast<size_t>(p.rc)))
+                                                     .message();
   }
   return "";
 }
@@ -304,9 +300,9 @@ std::string DiffRunner::OpPread() {
   const Outcome p = Sys(::pread(f->p, pb.data(), len, static_cast<off_t>(off)));
   if (std::string diff = Differ(m, p); !diff.empty()) return "pread: " + diff;
   if (m.rc > 0 && mb.compare(0, static_cast<size_t>(m.rc), pb, 0, static_cast<size_t>(m.rc))) {
-    return "pread: data differs: " +
-           SameBytes(mb.substr(0, static_cast<size_t>(m.rc)), pb.substr(0, static_cast<size_t>(p.rc)))
-               .message();
+    return std::string("pread: data differs: ") + SameBytes(mb.substr(0, static_cast<size_t>(m.rc)),
+                                                            pb.substr(0, static_cast<size_t>(p.rc)))
+                                                      .message();
   }
   return "";
 }
@@ -317,8 +313,8 @@ std::string DiffRunner::OpLseek() {
   if (f == nullptr || ::fstat(f->p, &st) != 0 || !S_ISREG(st.st_mode)) return OpOpen();
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   const bool from_end = Chance(0.3);
-  const off_t off = from_end ? -static_cast<off_t>(Uniform(0, size))
-                             : static_cast<off_t>(RandomOffset(size));
+  const off_t off =
+      from_end ? -static_cast<off_t>(Uniform(0, size)) : static_cast<off_t>(RandomOffset(size));
   const int whence = from_end ? SEEK_END : SEEK_SET;
   desc_ = "lseek fd#" + std::to_string(f->id) + " " + std::to_string(off) +
           (from_end ? " SEEK_END" : " SEEK_SET");
@@ -329,7 +325,8 @@ std::string DiffRunner::OpLseek() {
 std::string DiffRunner::OpFtruncate() {
   OpenFile* f = PickFile();
   if (f == nullptr) return OpOpen();
-  const uint64_t size = Chance(0.5) ? RandomOffset(PlainSize(*f)) : Uniform(0, 3 * config_.block_size);
+  const uint64_t size =
+      Chance(0.5) ? RandomOffset(PlainSize(*f)) : Uniform(0, 3 * config_.block_size);
   desc_ = "ftruncate fd#" + std::to_string(f->id) + " " + std::to_string(size);
   const auto s = static_cast<off_t>(size);
   const std::string diff = Differ(Sys(::ftruncate(f->m, s)), Sys(::ftruncate(f->p, s)));
@@ -350,7 +347,8 @@ std::string DiffRunner::OpFstat() {
   OpenFile* f = PickFile();
   if (f == nullptr) return OpOpen();
   desc_ = "fstat fd#" + std::to_string(f->id);
-  struct stat m {}, p {};
+  struct stat m {
+  }, p{};
   const std::string diff = Differ(Sys(::fstat(f->m, &m)), Sys(::fstat(f->p, &p)));
   if (!diff.empty()) return "fstat: " + diff;
   return SameStat(m, p, "fstat fd#" + std::to_string(f->id));

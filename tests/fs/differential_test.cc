@@ -54,8 +54,7 @@ TEST_P(DifferentialTest, MountBehavesLikeAPlainDirectory) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, DifferentialTest,
                          ::testing::Values(DiffParam{1, 4096, false}, DiffParam{2, 4096, true},
-                                           DiffParam{3, 65536, false},
-                                           DiffParam{4, 65536, true}),
+                                           DiffParam{3, 65536, false}, DiffParam{4, 65536, true}),
                          [](const ::testing::TestParamInfo<DiffParam>& info) {
                            return "seed" + std::to_string(info.param.seed) + "_bs" +
                                   std::to_string(info.param.block_size) +

@@ -77,7 +77,8 @@ class TreeComparer {
 
 std::string CompareEntries(const std::string& mount_path, const std::string& plain_path,
                            const std::string& what, bool follow) {
-  struct stat m {}, p {};
+  struct stat m {
+  }, p{};
   const int m_rc = follow ? ::stat(mount_path.c_str(), &m) : ::lstat(mount_path.c_str(), &m);
   const int m_err = m_rc == 0 ? 0 : errno;
   const int p_rc = follow ? ::stat(plain_path.c_str(), &p) : ::lstat(plain_path.c_str(), &p);

@@ -67,8 +67,8 @@ std::string PatternBytes(uint64_t seed, size_t size, uint64_t start_offset) {
 int PwriteAll(int fd, std::string_view data, uint64_t offset) {
   size_t done = 0;
   while (done < data.size()) {
-    const ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done,
-                               static_cast<off_t>(offset + done));
+    const ssize_t n =
+        ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno;

@@ -6,10 +6,9 @@
 // state). Functions that can fail report errno through their return value, never abort.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-
-#include <gtest/gtest.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -23,36 +22,33 @@ namespace modelvault::fs::test {
 
 // `expr` is a syscall returning -1 with errno on failure; asserts success and names the
 // call and the error otherwise.
-#define MV_ASSERT_SYS(expr)                                                               \
-  do {                                                                                    \
-    errno = 0;                                                                            \
-    const long mv_rc_ = static_cast<long>(expr);                                          \
-    const int mv_err_ = errno;                                                            \
-    ASSERT_NE(mv_rc_, -1) << #expr << " failed: " << ::modelvault::fs::test::ErrnoName( \
-                                                          mv_err_);                       \
+#define MV_ASSERT_SYS(expr)                                                                      \
+  do {                                                                                           \
+    errno = 0;                                                                                   \
+    const long mv_rc_ = static_cast<long>(expr);                                                 \
+    const int mv_err_ = errno;                                                                   \
+    ASSERT_NE(mv_rc_, -1) << #expr << " failed: " << ::modelvault::fs::test::ErrnoName(mv_err_); \
   } while (0)
 
-#define MV_EXPECT_SYS(expr)                                                               \
-  do {                                                                                    \
-    errno = 0;                                                                            \
-    const long mv_rc_ = static_cast<long>(expr);                                          \
-    const int mv_err_ = errno;                                                            \
-    EXPECT_NE(mv_rc_, -1) << #expr << " failed: " << ::modelvault::fs::test::ErrnoName( \
-                                                          mv_err_);                       \
+#define MV_EXPECT_SYS(expr)                                                                      \
+  do {                                                                                           \
+    errno = 0;                                                                                   \
+    const long mv_rc_ = static_cast<long>(expr);                                                 \
+    const int mv_err_ = errno;                                                                   \
+    EXPECT_NE(mv_rc_, -1) << #expr << " failed: " << ::modelvault::fs::test::ErrnoName(mv_err_); \
   } while (0)
 
 // `expr` must fail with errno `err`.
-#define MV_EXPECT_ERRNO(expr, err)                                                     \
-  do {                                                                                 \
-    errno = 0;                                                                         \
-    const long mv_rc_ = static_cast<long>(expr);                                       \
-    const int mv_err_ = errno;                                                         \
-    EXPECT_EQ(mv_rc_, -1) << #expr << " succeeded, expected " #err;                    \
-    if (mv_rc_ == -1) {                                                                \
-      EXPECT_EQ(mv_err_, (err)) << #expr << ": got " << ::modelvault::fs::test::ErrnoName( \
-                                                           mv_err_)                    \
-                                << ", expected " #err;                                 \
-    }                                                                                  \
+#define MV_EXPECT_ERRNO(expr, err)                                                                 \
+  do {                                                                                             \
+    errno = 0;                                                                                     \
+    const long mv_rc_ = static_cast<long>(expr);                                                   \
+    const int mv_err_ = errno;                                                                     \
+    EXPECT_EQ(mv_rc_, -1) << #expr << " succeeded, expected " #err;                                \
+    if (mv_rc_ == -1) {                                                                            \
+      EXPECT_EQ(mv_err_, (err)) << #expr << ": got " << ::modelvault::fs::test::ErrnoName(mv_err_) \
+                                << ", expected " #err;                                             \
+    }                                                                                              \
   } while (0)
 
 // "ENOENT (No such file or directory)".

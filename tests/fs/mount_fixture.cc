@@ -90,8 +90,8 @@ void SnapshotDir(const std::string& dir, const std::string& rel, std::vector<std
       continue;
     }
     std::ostringstream line;
-    line << rel_path << " mode=" << std::oct << st->st_mode << std::dec
-         << " size=" << st->st_size << " nlink=" << st->st_nlink;
+    line << rel_path << " mode=" << std::oct << st->st_mode << std::dec << " size=" << st->st_size
+         << " nlink=" << st->st_nlink;
     if (S_ISREG(st->st_mode)) {
       const std::optional<std::string> content = ReadFile(path);
       line << " hash=" << std::hex << (content ? Fnv1a(*content) : 0);
@@ -124,8 +124,7 @@ std::string CliResult::Describe() const {
 }
 
 bool CliResult::StderrIsOneLine() const {
-  return err.size() >= 2 && err.back() == '\n' &&
-         std::count(err.begin(), err.end(), '\n') == 1;
+  return err.size() >= 2 && err.back() == '\n' && std::count(err.begin(), err.end(), '\n') == 1;
 }
 
 std::string ModelvaultBinary() {
@@ -257,8 +256,8 @@ void MountFixture::SetUp() {
   }
   const std::string bin = ModelvaultBinary();
   ASSERT_FALSE(bin.empty()) << "MODELVAULT_BIN is not set (no modelvault target?)";
-  ASSERT_EQ(::access(bin.c_str(), X_OK), 0) << "modelvault binary " << bin << ": "
-                                            << ErrnoName(errno);
+  ASSERT_EQ(::access(bin.c_str(), X_OK), 0)
+      << "modelvault binary " << bin << ": " << ErrnoName(errno);
 
   const Options options = GetOptions();
   block_size_ = options.block_size != 0 ? options.block_size : kSpecDefaultBlockSize;
@@ -272,7 +271,9 @@ void MountFixture::SetUp() {
   const CliResult init = Init(backing_, keyfile_, options.block_size);
   ASSERT_TRUE(init.ok()) << "modelvault init: " << init.Describe();
   MV_ASSERT_SYS(::mkdir(mountpoint_.c_str(), 0755));
-  if (options.mount) ASSERT_TRUE(Mount());
+  if (options.mount) {
+    ASSERT_TRUE(Mount());
+  }
 }
 
 void MountFixture::TearDown() {
@@ -338,12 +339,11 @@ CliResult MountFixture::Init(const std::string& backing_dir, const std::string& 
 ::testing::AssertionResult MountFixture::Unmount(const std::string& mp) {
   const CliResult umount = RunCli({"umount", mp}, std::chrono::seconds(60));
   if (!umount.ok()) {
-    return ::testing::AssertionFailure() << "modelvault umount " << mp << ": "
-                                         << umount.Describe();
+    return ::testing::AssertionFailure() << "modelvault umount " << mp << ": " << umount.Describe();
   }
   if (IsMountPoint(mp)) {
-    return ::testing::AssertionFailure() << "modelvault umount exited 0 but " << mp
-                                         << " is still mounted";
+    return ::testing::AssertionFailure()
+           << "modelvault umount exited 0 but " << mp << " is still mounted";
   }
   std::erase(mounts_, mp);
   return ::testing::AssertionSuccess();

@@ -93,7 +93,9 @@ TEST_F(PosixAttrTest, UtimensatSetsNanosecondTimes) {
     EXPECT_TRUE(SameTime(f->st_mtim, f_times[1])) << Show(f->st_mtim);
     EXPECT_TRUE(SameTime(d->st_mtim, d_times[1])) << Show(d->st_mtim);
     EXPECT_TRUE(SameTime(l->st_mtim, l_times[1])) << Show(l->st_mtim);
-    if (pass == 0) ASSERT_TRUE(Remount());
+    if (pass == 0) {
+      ASSERT_TRUE(Remount());
+    }
   }
   // UTIME_OMIT leaves atime alone; futimens works on a descriptor.
   const struct timespec omit_atime[2] = {{0, UTIME_OMIT}, {1700000000, 424242}};

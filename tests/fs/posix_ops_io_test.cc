@@ -54,8 +54,8 @@ TEST_P(PosixIoTest, PwriteAtManyOffsetsMatchesModel) {
   ASSERT_EQ(WriteFile(path, model), 0);
   Fd fd(::open(path.c_str(), O_RDWR));
   MV_ASSERT_SYS(fd.get());
-  const uint64_t offsets[] = {0,          1,          bs - 1,      bs,          bs + 1,
-                              2 * bs - 3, 3 * bs,     3 * bs + 5,  5 * bs + 100, 5 * bs + 123,
+  const uint64_t offsets[] = {0,          1,      bs - 1,     bs,           bs + 1,
+                              2 * bs - 3, 3 * bs, 3 * bs + 5, 5 * bs + 100, 5 * bs + 123,
                               6 * bs + 77};
   const uint64_t sizes[] = {1, 2, 17, bs - 1, bs, bs + 1, 2 * bs + 3};
   uint64_t seed = 100;
@@ -88,8 +88,8 @@ TEST_P(PosixIoTest, PreadAtManyOffsetsAfterRemount) {
   Fd fd(::open(M("f").c_str(), O_RDONLY));
   MV_ASSERT_SYS(fd.get());
   const uint64_t size = content.size();
-  const uint64_t offsets[] = {0,         1,        bs - 1,   bs,       bs + 1,    2 * bs + 100,
-                              3 * bs,    size - 1, size,     size + 1, 10 * bs};
+  const uint64_t offsets[] = {0,      1,        bs - 1, bs,       bs + 1, 2 * bs + 100,
+                              3 * bs, size - 1, size,   size + 1, 10 * bs};
   const uint64_t lengths[] = {1, 100, bs, bs + 1, size, 4 * bs};
   std::string buf;
   for (const uint64_t off : offsets) {
@@ -97,8 +97,8 @@ TEST_P(PosixIoTest, PreadAtManyOffsetsAfterRemount) {
       buf.assign(len, '\x7f');
       const ssize_t n = ::pread(fd.get(), buf.data(), len, static_cast<off_t>(off));
       const uint64_t want = off >= size ? 0 : std::min(len, size - off);
-      ASSERT_EQ(n, static_cast<ssize_t>(want)) << "pread off=" << off << " len=" << len << ": "
-                                               << (n < 0 ? ErrnoName(errno) : "short");
+      ASSERT_EQ(n, static_cast<ssize_t>(want))
+          << "pread off=" << off << " len=" << len << ": " << (n < 0 ? ErrnoName(errno) : "short");
       ASSERT_TRUE(SameBytes(std::string_view(buf).substr(0, want),
                             std::string_view(content).substr(std::min(off, size), want)))
           << "pread off=" << off << " len=" << len;
@@ -319,8 +319,7 @@ TEST_P(PosixIoTest, LargeSequentialTransfersInOddChunks) {
   EXPECT_TRUE(FileHolds(M("big"), content));
 }
 
-INSTANTIATE_TEST_SUITE_P(BlockSizes, PosixIoTest, ::testing::Values(4096u, 65536u),
-                         BlockSizeName);
+INSTANTIATE_TEST_SUITE_P(BlockSizes, PosixIoTest, ::testing::Values(4096u, 65536u), BlockSizeName);
 
 }  // namespace
 }  // namespace modelvault::fs::test

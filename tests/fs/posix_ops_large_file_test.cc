@@ -39,7 +39,8 @@ constexpr size_t kDataSize = 1 << 20;
   }
   int err = 0;
   const std::string got = PreadAll(fd, len, off, &err);
-  if (err != 0) return ::testing::AssertionFailure() << "pread at " << off << ": " << ErrnoName(err);
+  if (err != 0)
+    return ::testing::AssertionFailure() << "pread at " << off << ": " << ErrnoName(err);
   ::testing::AssertionResult same = SameBytes(got, expected);
   if (!same) return ::testing::AssertionFailure() << "at offset " << off << ": " << same.message();
   return same;

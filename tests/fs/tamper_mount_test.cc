@@ -101,8 +101,8 @@ class TamperMountTest : public BlockSizeTest {
         const ssize_t n = ::pread(fd.get(), buf.data(), len, static_cast<off_t>(off));
         const int err = errno;
         if (n >= 0) {
-          const bool right = off + n <= kSizeA &&
-                             buf.compare(0, n, content_a_, off, static_cast<size_t>(n)) == 0;
+          const bool right =
+              off + n <= kSizeA && buf.compare(0, n, content_a_, off, static_cast<size_t>(n)) == 0;
           ADD_FAILURE() << "pread(" << off << ", " << len << ") in tampered block " << i
                         << " returned " << n << (right ? " bytes" : " bytes of WRONG data")
                         << " instead of EIO";
@@ -154,9 +154,9 @@ TEST_P(TamperMountTest, FlippedCiphertextByteInBlock2) {
 }
 
 TEST_P(TamperMountTest, FlippedNonceAndTagBytes) {
-  FlipByte(backing_a_, BlockOffset(1) + 3);                     // nonce of block 1
-  FlipByte(backing_a_, BlockOffset(3) + kNonce + bs_ + 15);     // last tag byte of block 3
-  FlipByte(backing_a_, BackingSize(kSizeA) - 1);                // tag of the last block
+  FlipByte(backing_a_, BlockOffset(1) + 3);                  // nonce of block 1
+  FlipByte(backing_a_, BlockOffset(3) + kNonce + bs_ + 15);  // last tag byte of block 3
+  FlipByte(backing_a_, BackingSize(kSizeA) - 1);             // tag of the last block
   ExpectAfterRemount({1, 3, Blocks() - 1});
 }
 
@@ -191,7 +191,9 @@ TEST_P(TamperMountTest, CutInTheMiddleOfABlock) {
   errno = 0;
   const ssize_t n = ::pread(fd.get(), buf.data(), bs_, static_cast<off_t>(3 * bs_));
   EXPECT_EQ(n, -1) << "reading the cut block returned " << n << " bytes instead of EIO";
-  if (n < 0) EXPECT_EQ(errno, EIO) << ErrnoName(errno);
+  if (n < 0) {
+    EXPECT_EQ(errno, EIO) << ErrnoName(errno);
+  }
   MV_ASSERT_SYS(fd.Reset());
   ExpectSequentialReadEndsInEio();
 }

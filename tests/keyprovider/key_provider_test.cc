@@ -52,7 +52,9 @@ class KeyProviderTest : public ::testing::Test {
     ASSERT_TRUE(slot.ok()) << slot.status().ToString();
     slot_ = *slot;
   }
-  Result<SecretBytes> UnlockWith(const json& slot) { return Case::Right()->Unlock(slot, volume_id_); }
+  Result<SecretBytes> UnlockWith(const json& slot) {
+    return Case::Right()->Unlock(slot, volume_id_);
+  }
 
   volume::VolumeId volume_id_;
   SecretBytes master_key_;
@@ -103,7 +105,8 @@ TYPED_TEST(KeyProviderTest, EveryEditedFieldIsRefused) {
       {"id", [](json& s) { s["id"] = 4; }},
       {"added field", [](json& s) { s["comment"] = "ops"; }},
       {"removed field", [](json& s) { s.erase("created"); }},
-      {"wrapped_key", [](json& s) {
+      {"wrapped_key",
+       [](json& s) {
          auto bytes = *crypto::Base64Decode(s["wrapped_key"].get<std::string>());
          bytes[0] ^= 1;
          s["wrapped_key"] = crypto::Base64Encode(bytes);

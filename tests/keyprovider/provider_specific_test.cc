@@ -48,8 +48,8 @@ void ExpectGoldenMasterKey(const Result<SecretBytes>& key) {
 constexpr crypto::ScryptParams kSmall{1024, 8, 1};
 
 TEST(KeyfileProviderTest, OpensTheGoldenSlot) {
-  ExpectGoldenMasterKey(NewKeyfileProvider(Filled(32, 0xa5))->Unlock(
-      json::parse(kGoldenKeyfileSlot), GoldenVolumeId()));
+  ExpectGoldenMasterKey(NewKeyfileProvider(Filled(32, 0xa5))
+                            ->Unlock(json::parse(kGoldenKeyfileSlot), GoldenVolumeId()));
 }
 
 TEST(KeyfileProviderTest, WritesTheDocumentedFields) {
@@ -93,10 +93,12 @@ TEST(PassphraseProviderTest, RecordsItsScryptParameters) {
 
 TEST(PassphraseProviderTest, EnrolRefusesEmptyPassphraseAndBadParameters) {
   volume::VolumeId id;
-  EXPECT_EQ(NewPassphraseProvider(SecretBytes(), kSmall)->Enrol(Filled(32, 2), id, 0).status().code(),
-            Code::kInvalidArgument);
-  for (crypto::ScryptParams bad : {crypto::ScryptParams{1000, 8, 1}, crypto::ScryptParams{1u << 23, 8, 1},
-                                   crypto::ScryptParams{1024, 0, 1}, crypto::ScryptParams{1024, 8, 65}}) {
+  EXPECT_EQ(
+      NewPassphraseProvider(SecretBytes(), kSmall)->Enrol(Filled(32, 2), id, 0).status().code(),
+      Code::kInvalidArgument);
+  for (crypto::ScryptParams bad :
+       {crypto::ScryptParams{1000, 8, 1}, crypto::ScryptParams{1u << 23, 8, 1},
+        crypto::ScryptParams{1024, 0, 1}, crypto::ScryptParams{1024, 8, 65}}) {
     EXPECT_EQ(NewPassphraseProvider(Text("pw"), bad)->Enrol(Filled(32, 2), id, 0).status().code(),
               Code::kInvalidArgument)
         << bad.n << " " << bad.r << " " << bad.p;
@@ -108,10 +110,14 @@ TEST(PassphraseProviderTest, EnrolRefusesEmptyPassphraseAndBadParameters) {
 TEST(PassphraseProviderTest, UnlockRefusesCostlyOrInvalidParameters) {
   const std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> bad = {
       {uint64_t{1} << 23, 8, 1},  // n above 2^22
-      {uint64_t{1} << 40, 1, 1},  {1024, 8, 9},      // r*p = 72
-      {1024, 1, 1u << 30},        {1024, 1u << 31, 1},  // overflow bait
-      {uint64_t{1} << 22, 16, 1},                       // 8 GiB
-      {1000, 8, 1},               {1024, 0, 1},  {0, 8, 1},
+      {uint64_t{1} << 40, 1, 1},
+      {1024, 8, 9},  // r*p = 72
+      {1024, 1, 1u << 30},
+      {1024, 1u << 31, 1},         // overflow bait
+      {uint64_t{1} << 22, 16, 1},  // 8 GiB
+      {1000, 8, 1},
+      {1024, 0, 1},
+      {0, 8, 1},
   };
   auto provider = NewPassphraseProvider(Text("correct horse battery staple"));
   for (const auto& [n, r, p] : bad) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/volume/content_test_util.h"
@@ -287,6 +288,36 @@ TEST_F(FileContentTest, ReadsThroughAReadOnlyDescriptor) {
   auto n = (*reader)->Read(ro.get(), empty, 5);
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 0u);
+}
+
+// Read() may run on many threads at once (each uses scratch buffers of its own).
+TEST_F(FileContentTest, ConcurrentReadsAgree) {
+  UniqueFd fd;
+  auto fc = Create("f", fd);
+  ASSERT_NE(fc, nullptr);
+  auto data = Bytes(9 * kBs + 123);
+  ASSERT_TRUE(fc->Write(fd.get(), data, 0).ok());
+  std::vector<int> bad(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(100 + t);
+      std::vector<uint8_t> out(3 * kBs);
+      for (int i = 0; i < 300; ++i) {
+        uint64_t offset = rng() % data.size();
+        auto len = static_cast<size_t>(rng() % out.size() + 1);
+        auto n = fc->Read(fd.get(), std::span(out).first(len), offset);
+        size_t want = std::min<size_t>(len, data.size() - offset);
+        if (!n.ok() || *n != want ||
+            !std::equal(out.begin(), out.begin() + want,
+                        data.begin() + static_cast<ptrdiff_t>(offset))) {
+          ++bad[t];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int b : bad) EXPECT_EQ(b, 0);
 }
 
 // Zero-filling 5 GiB for real encrypts and writes 5 GiB: measured at 0.2 GB/s (4 KiB blocks)

@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# Compares modelvault with the plain backing disk, a plaintext FUSE passthrough (bindfs) and
+# gocryptfs, in one run on one machine, and prints a Markdown table (docs/PERFORMANCE.md).
+# Needs root (FUSE mounts, drop_caches). Every number is one bench/fsbench run: one timed
+# loop, see the top of bench/fsbench.cc.
+#
+# Environment (all optional):
+#   BENCH_SIZE_MB          size of the big file in MiB (default 2048; 256 for a quick run)
+#   BENCH_RAND_READS       random 4 KiB reads per file system (default 20000)
+#   BENCH_TREE_FILES       small files in the tree test (default 5000, in 50 directories)
+#   BENCH_REPEAT           passes over all workloads; the table shows each best (default 3)
+#   BENCH_NICE             niceness for the daemons and fsbench (default 0; e.g. -5 on a
+#                          machine that is busy with other work)
+#   BENCH_DIR              work directory on a real disk (default /var/tmp/modelvault-bench)
+#   BENCH_OUT              where the Markdown table goes (default /tmp/modelvault-bench.md)
+#   MODELVAULT             modelvault binary (default: build it with the `default` preset)
+#   FSBENCH                fsbench binary (default: next to MODELVAULT's build, else g++)
+#   MODELVAULT_BLOCK_SIZES extra modelvault block sizes to measure, e.g. "16384 262144"
+#
+# The file systems are mounted side by side and each workload runs on all of them in turn,
+# so a change in the machine's load during the run hits every column alike.
+set -euo pipefail
+
+die() {
+  echo "run_bench.sh: $*" >&2
+  exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (FUSE mounts and drop_caches)"
+root=$(cd "$(dirname "$0")/.." && pwd)
+size_mb=${BENCH_SIZE_MB:-2048}
+rand_reads=${BENCH_RAND_READS:-20000}
+tree_files=${BENCH_TREE_FILES:-5000}
+tree_dirs=50
+tree_kb=4
+work=${BENCH_DIR:-/var/tmp/modelvault-bench}
+out=${BENCH_OUT:-/tmp/modelvault-bench.md}
+extra_block_sizes=${MODELVAULT_BLOCK_SIZES:-}
+repeat=${BENCH_REPEAT:-3}
+nice="nice -n ${BENCH_NICE:-0}"
+
+# --- tools -------------------------------------------------------------------------------
+
+install_missing() {
+  local missing=() cmd pkg
+  for pair in gocryptfs:gocryptfs bindfs:bindfs fusermount3:fuse3; do
+    cmd=${pair%%:*} pkg=${pair##*:}
+    command -v "$cmd" >/dev/null || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "Installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+find_binaries() {
+  if [ -z "${MODELVAULT:-}" ]; then
+    "$root/scripts/install-deps.sh"
+    (cd "$root" && cmake --preset default >/dev/null &&
+      cmake --build --preset default --target modelvault fsbench)
+    MODELVAULT=$root/build/default/cli/modelvault
+  fi
+  [ -x "$MODELVAULT" ] || die "no modelvault binary at $MODELVAULT"
+  if [ -z "${FSBENCH:-}" ]; then
+    FSBENCH=$(dirname "$(dirname "$MODELVAULT")")/bench/fsbench
+    if [ ! -x "$FSBENCH" ]; then
+      FSBENCH=$work/fsbench
+      g++ -std=c++20 -O2 -Wall -Wextra -Werror -o "$FSBENCH" "$root/bench/fsbench.cc"
+    fi
+  fi
+  [ -x "$FSBENCH" ] || die "no fsbench binary at $FSBENCH"
+}
+
+# --- mounts ------------------------------------------------------------------------------
+
+# Columns in table order; for each: its directory and its kind (plain, fuse or modelvault).
+columns=()
+declare -A dir_of=() kind_of=() daemon_of=()
+
+cleanup() {
+  local c
+  set +e
+  for c in "${columns[@]}"; do
+    local dir=${dir_of[$c]}
+    mountpoint -q "$dir" || continue
+    case ${kind_of[$c]} in
+      modelvault) "$MODELVAULT" umount "$dir" >/dev/null 2>&1 ;;
+      fuse) fusermount3 -u "$dir" >/dev/null 2>&1 ;;
+    esac
+    mountpoint -q "$dir" && umount -l "$dir"
+  done
+  # Only what this script made: the data it wrote can be many GiB.
+  rm -rf "${work:?}/plain" "${work:?}/mnt" "${work:?}/back" "${work:?}/keys"
+}
+
+add_column() {  # NAME DIR KIND
+  columns+=("$1")
+  dir_of[$1]=$2
+  kind_of[$1]=$3
+}
+
+# The daemon serving a mount: the one process with the mountpoint as a whole argument.
+find_daemon() {  # NAME
+  local pids
+  pids=$(pgrep -f -- " ${dir_of[$1]}( |\$)") || die "no daemon found for $1"
+  [ "$(wc -w <<<"$pids")" = 1 ] || die "several processes mention ${dir_of[$1]}: $pids"
+  daemon_of[$1]=$pids
+}
+
+# CPU seconds (user + system, all threads) a process has used so far; 0 for no process.
+cpu_of() {  # PID
+  [ -n "$1" ] || {
+    echo 0
+    return
+  }
+  awk -v tck="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / tck }' \
+    "/proc/$1/stat"
+}
+
+mount_all() {
+  mkdir -p "$work/plain" "$work/mnt" "$work/back" "$work/keys"
+  add_column plain "$work/plain" plain
+
+  mkdir -p "$work/back/bindfs" "$work/mnt/bindfs"
+  add_column bindfs "$work/mnt/bindfs" fuse
+  $nice bindfs "$work/back/bindfs" "$work/mnt/bindfs"
+  find_daemon bindfs
+
+  mkdir -p "$work/back/gocryptfs" "$work/mnt/gocryptfs"
+  printf 'modelvault-bench\n' >"$work/keys/gocryptfs.pass"
+  gocryptfs -init -quiet -scryptn 10 -passfile "$work/keys/gocryptfs.pass" "$work/back/gocryptfs"
+  add_column gocryptfs "$work/mnt/gocryptfs" fuse
+  $nice gocryptfs -quiet -passfile "$work/keys/gocryptfs.pass" "$work/back/gocryptfs" \
+    "$work/mnt/gocryptfs"
+  find_daemon gocryptfs
+
+  "$MODELVAULT" keygen "$work/keys/modelvault.key" >/dev/null
+  local bs name
+  for bs in 65536 $extra_block_sizes; do
+    name=modelvault
+    [ "$bs" = 65536 ] || name="modelvault-$((bs / 1024))k"
+    [ -z "${dir_of[$name]:-}" ] || continue
+    mkdir -p "$work/back/$name" "$work/mnt/$name"
+    "$MODELVAULT" init "$work/back/$name" --keyfile "$work/keys/modelvault.key" \
+      --block-size "$bs" >/dev/null
+    add_column "$name" "$work/mnt/$name" modelvault
+    $nice "$MODELVAULT" mount "$work/back/$name" "$work/mnt/$name" \
+      --keyfile "$work/keys/modelvault.key" >/dev/null
+    find_daemon "$name"
+  done
+}
+
+# --- workloads ---------------------------------------------------------------------------
+
+drop_caches() {
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+}
+
+declare -A result=() runs=() unit_of=() cpu=()
+rows=()
+
+# run ROW UNIT COLD(0/1) FSBENCH-ARGS... : one pass of a workload over every column, keeping
+# each column's best value so far, and the least CPU time (fsbench's own, which includes the
+# kernel's side of its FUSE requests, plus the daemon's) any pass took. "@" in the arguments
+# stands for the column's directory.
+run() {
+  local row=$1 unit=$2 cold=$3 c line value client before after total
+  shift 3
+  [ -n "${unit_of[$row]:-}" ] || rows+=("$row")
+  unit_of[$row]=$unit
+  for c in "${columns[@]}"; do
+    local args=("${@//@/${dir_of[$c]}}")
+    [ "$cold" = 0 ] || drop_caches
+    before=$(cpu_of "${daemon_of[$c]:-}")
+    line=$($nice "$FSBENCH" "${args[@]}" 2>>"$work/fsbench.log") ||
+      die "fsbench ${args[*]} failed on $c (see $work/fsbench.log)"
+    after=$(cpu_of "${daemon_of[$c]:-}")
+    read -r value client <<<"$line"
+    runs[$row,$c]="${runs[$row,$c]:-}${runs[$row,$c]:+ }$value"
+    if [ -z "${result[$row,$c]:-}" ] || awk -v a="$value" -v b="${result[$row,$c]}" \
+      'BEGIN { exit !(a + 0 > b + 0) }'; then
+      result[$row,$c]=$value
+    fi
+    total=$(awk -v c="$client" -v b="$before" -v a="$after" 'BEGIN { printf "%.2f", c + a - b }')
+    if [ -z "${cpu[$row,$c]:-}" ] || awk -v a="$total" -v b="${cpu[$row,$c]}" \
+      'BEGIN { exit !(a + 0 < b + 0) }'; then
+      cpu[$row,$c]=$total
+    fi
+    printf '  %-28s %-16s %12s %-8s cpu %6.2f s (daemon %.2f s)\n' "$row" "$c" "$value" "$unit" \
+      "$total" "$(awk -v b="$before" -v a="$after" 'BEGIN { print a - b }')"
+  done
+}
+
+run_all() {
+  local big=@/big.bin pass c
+  for ((pass = 1; pass <= repeat; pass++)); do
+    echo "Pass $pass of $repeat"
+    run "seq write 1 MiB + fsync" MB/s 1 write "$big" "$size_mb" 1024
+    run "seq read cold 1 MiB" MB/s 1 read "$big" 1024
+    run "seq read warm 1 MiB" MB/s 0 read "$big" 1024
+    run "random 4 KiB read cold" IOPS 1 randread "$big" "$rand_reads" 42
+    run "mmap read cold" MB/s 1 mmap "$big"
+    for c in "${columns[@]}"; do rm -f "${dir_of[$c]}/big.bin"; done
+    run "tree create+write" files/s 1 tree-create @/tree "$tree_files" "$tree_dirs" "$tree_kb"
+    run "tree read cold" files/s 1 tree-read @/tree
+    run "tree delete" files/s 1 tree-delete @/tree
+  done
+}
+
+# --- report ------------------------------------------------------------------------------
+
+ratio() {  # A B -> A/B with two decimals, or "-" when either is missing
+  awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-";
+                                           else printf "%.2f", a / b }'
+}
+
+table() {  # ARRAY-NAME
+  local -n cells=$1
+  local c row line
+  line="| workload | unit |"
+  for c in "${columns[@]}"; do line+=" $c |"; done
+  echo "$line modelvault/gocryptfs | modelvault/plain |"
+  line="| --- | --- |"
+  for c in "${columns[@]}"; do line+=" ---: |"; done
+  echo "$line ---: | ---: |"
+  for row in "${rows[@]}"; do
+    line="| $row | ${unit_of[$row]} |"
+    [ "$1" = result ] || line="| $row | CPU s |"
+    for c in "${columns[@]}"; do line+=" ${cells[$row,$c]} |"; done
+    line+=" $(ratio "${cells[$row,modelvault]}" "${cells[$row,gocryptfs]}") |"
+    line+=" $(ratio "${cells[$row,modelvault]}" "${cells[$row,plain]}") |"
+    echo "$line"
+  done
+}
+
+machine() {
+  local cpu
+  cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- machine: $(nproc) cores ($cpu), $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM," \
+    "kernel $(uname -r)"
+  echo "- work dir: $work ($(df -T "$work" | awk 'NR == 2 { print $2 " on " $1 }'))"
+  echo "- big file: $size_mb MiB; random reads: $rand_reads; tree: $tree_files files of" \
+    "$tree_kb KiB in $tree_dirs dirs; best of $repeat passes; niceness ${BENCH_NICE:-0}"
+  echo "- versions: modelvault $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')," \
+    "$(gocryptfs -version 2>/dev/null | cut -d';' -f1), bindfs $(bindfs --version | awk '{ print $2 }')"
+  echo "- load average at start / end: $load_start / $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+main() {
+  install_missing
+  mkdir -p "$work"
+  [ "$(stat -f -c %T "$work")" != tmpfs ] || die "$work is on tmpfs; set BENCH_DIR to a disk"
+  find_binaries
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  : >"$work/fsbench.log"
+  load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+  mount_all
+  echo "Measuring ${columns[*]} with a $size_mb MiB file (log: $work/fsbench.log)"
+  run_all
+  {
+    machine
+    echo
+    echo "Throughput (best of $repeat passes; higher is better):"
+    echo
+    table result
+    echo
+    echo "CPU seconds per workload, fsbench plus the daemon (least of $repeat passes;" \
+      "lower is better):"
+    echo
+    table cpu
+    echo
+    echo "Every pass, in order:"
+    echo
+    local row c
+    for row in "${rows[@]}"; do
+      for c in "${columns[@]}"; do echo "- $row, $c: ${runs[$row,$c]}"; done
+    done
+  } >"$out"
+  echo
+  cat "$out"
+  echo
+  echo "Written to $out"
+}
+
+main "$@"
