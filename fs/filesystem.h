@@ -40,6 +40,8 @@ class Filesystem {
 
   Inode* ToInode(fuse_ino_t ino);
   const MountOptions& options() const { return options_; }
+  // Set once by the INIT request, before any other request is served.
+  void set_writeback_cache(bool on) { writeback_cache_ = on; }
   InodeTable& inodes() { return inodes_; }
 
   // Entries (fs_entries.cc).
@@ -108,6 +110,7 @@ class Filesystem {
   std::unique_ptr<volume::Volume> volume_;
   MountOptions options_;
   InodeTable inodes_;
+  bool writeback_cache_ = false;
 };
 
 // "/proc/self/fd/N": how a path-taking system call reaches an O_PATH descriptor.

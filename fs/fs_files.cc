@@ -105,7 +105,9 @@ Result<size_t> Filesystem::DoWrite(Inode* inode, FileHandle* fh, std::span<const
                                    off_t offset) {
   std::unique_lock lock(inode->content_mu);
   uint64_t at = static_cast<uint64_t>(offset);
-  if (fh->append) {
+  // With the writeback cache the kernel tracks the end of file and sends appends (in any
+  // order) at their real offsets; only without it must the daemon place them.
+  if (fh->append && !writeback_cache_) {
     MV_ASSIGN_OR_RETURN(at, inode->content->Size(fh->fd.get()));
   }
   MV_RETURN_IF_ERROR(inode->content->Write(fh->fd.get(), in, at));

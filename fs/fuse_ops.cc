@@ -36,11 +36,19 @@ void ReplyAttr(fuse_req_t req, const Result<struct stat>& st) {
 }
 
 void OnInit(void* userdata, fuse_conn_info* conn) noexcept {
-  (void)userdata;
+  auto* fs = static_cast<Filesystem*>(userdata);
   // Large requests: model files are read in 1 MiB pieces rather than 128 KiB ones.
   conn->max_write = 1 << 20;
-  if (conn->capable & FUSE_CAP_SPLICE_READ) conn->want &= ~FUSE_CAP_SPLICE_READ;
-  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // With the writeback cache the kernel gathers small writes into whole pages and large
+  // requests, so a small write does not cost a read-modify-write of a block each time.
+  bool writeback = fs->options().writeback_cache && !fs->options().read_only &&
+                   (conn->capable & FUSE_CAP_WRITEBACK_CACHE);
+  if (writeback) {
+    conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+  } else {
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  }
+  fs->set_writeback_cache(writeback);
 }
 
 void OnDestroy(void* userdata) noexcept { static_cast<Filesystem*>(userdata)->SyncBacking(); }

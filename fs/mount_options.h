@@ -18,6 +18,8 @@ struct MountOptions {
   // How long the kernel may cache names and attributes, in seconds.
   double entry_timeout = 1.0;
   double attr_timeout = 1.0;
+  // Let the kernel cache writes (read-write mounts only).
+  bool writeback_cache = true;
 };
 
 }  // namespace modelvault::fs
