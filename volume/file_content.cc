@@ -75,6 +75,13 @@ Result<std::unique_ptr<FileContent>> FileContent::Load(int fd,
     return Status::Corruption(fc->name_ + ": unsupported file format version " +
                               std::to_string(version));
   }
+  // Reserved bytes and the key epoch (only epoch 0 exists) must be zero; anything else is a
+  // file from a newer format or a damaged one, and is refused rather than guessed at.
+  for (size_t i = 6; i < 16; ++i) {
+    if (header[i] != 0) {
+      return Status::Corruption(fc->name_ + ": file header has unknown flags or key epoch");
+    }
+  }
   FileId id;
   std::memcpy(id.bytes.data(), header + 16, id.bytes.size());
   MV_ASSIGN_OR_RETURN(auto cipher, fc->keys_->ContentCipher(id));
@@ -229,8 +236,18 @@ Status FileContent::ZeroFill(int fd, uint64_t from, uint64_t to) {
   return Status::Ok();
 }
 
+Status FileContent::CheckSize(uint64_t size) const {
+  // The backing size must stay a valid off_t; the backing filesystem may set a lower limit.
+  constexpr uint64_t kMaxBacking = uint64_t{1} << 62;
+  if (size > kMaxBacking / 2 || layout_.BackingSize(size) > kMaxBacking) {
+    return Status::FromErrno(EFBIG, name_);
+  }
+  return Status::Ok();
+}
+
 Status FileContent::Write(int fd, std::span<const uint8_t> in, uint64_t offset) {
   if (in.empty()) return Status::Ok();
+  MV_RETURN_IF_ERROR(CheckSize(offset + in.size()));
   MV_RETURN_IF_ERROR(EnsureHeader(fd));
   MV_ASSIGN_OR_RETURN(uint64_t size, Size(fd));
   if (offset > size) {
@@ -241,6 +258,7 @@ Status FileContent::Write(int fd, std::span<const uint8_t> in, uint64_t offset) 
 }
 
 Status FileContent::Truncate(int fd, uint64_t new_size) {
+  MV_RETURN_IF_ERROR(CheckSize(new_size));
   MV_ASSIGN_OR_RETURN(uint64_t backing, BackingSize(fd, name_));
   uint64_t size = layout_.PlainSize(backing);
   if (new_size == size) {
