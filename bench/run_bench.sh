@@ -161,35 +161,42 @@ drop_caches() {
 declare -A result=() runs=() unit_of=() cpu=()
 rows=()
 
-# run ROW UNIT COLD(0/1) FSBENCH-ARGS... : one pass of a workload over every column, keeping
-# each column's best value so far, and the least CPU time (fsbench's own, which includes the
-# kernel's side of its FUSE requests, plus the daemon's) any pass took. "@" in the arguments
-# stands for the column's directory.
-run() {
-  local row=$1 unit=$2 cold=$3 c line value client before after total
+# measure ROW UNIT COLUMN FSBENCH-ARGS... : one fsbench run, keeping the column's best value
+# so far and the least CPU time (fsbench's own, which includes the kernel's side of its FUSE
+# requests, plus the daemon's) any pass took. "@" in the arguments stands for the column's
+# directory.
+measure() {
+  local row=$1 unit=$2 c=$3 line value client before after total
   shift 3
   [ -n "${unit_of[$row]:-}" ] || rows+=("$row")
   unit_of[$row]=$unit
+  local args=("${@//@/${dir_of[$c]}}")
+  before=$(cpu_of "${daemon_of[$c]:-}")
+  line=$($nice "$FSBENCH" "${args[@]}" 2>>"$work/fsbench.log") ||
+    die "fsbench ${args[*]} failed on $c (see $work/fsbench.log)"
+  after=$(cpu_of "${daemon_of[$c]:-}")
+  read -r value client <<<"$line"
+  runs[$row,$c]="${runs[$row,$c]:-}${runs[$row,$c]:+ }$value"
+  if [ -z "${result[$row,$c]:-}" ] || awk -v a="$value" -v b="${result[$row,$c]}" \
+    'BEGIN { exit !(a + 0 > b + 0) }'; then
+    result[$row,$c]=$value
+  fi
+  total=$(awk -v c="$client" -v b="$before" -v a="$after" 'BEGIN { printf "%.2f", c + a - b }')
+  if [ -z "${cpu[$row,$c]:-}" ] || awk -v a="$total" -v b="${cpu[$row,$c]}" \
+    'BEGIN { exit !(a + 0 < b + 0) }'; then
+    cpu[$row,$c]=$total
+  fi
+  printf '  %-28s %-16s %12s %-8s cpu %6.2f s (daemon %.2f s)\n' "$row" "$c" "$value" "$unit" \
+    "$total" "$(awk -v b="$before" -v a="$after" 'BEGIN { print a - b }')"
+}
+
+# run ROW UNIT FSBENCH-ARGS... : the workload on every column in turn, each from cold caches.
+run() {
+  local row=$1 unit=$2 c
+  shift 2
   for c in "${columns[@]}"; do
-    local args=("${@//@/${dir_of[$c]}}")
-    [ "$cold" = 0 ] || drop_caches
-    before=$(cpu_of "${daemon_of[$c]:-}")
-    line=$($nice "$FSBENCH" "${args[@]}" 2>>"$work/fsbench.log") ||
-      die "fsbench ${args[*]} failed on $c (see $work/fsbench.log)"
-    after=$(cpu_of "${daemon_of[$c]:-}")
-    read -r value client <<<"$line"
-    runs[$row,$c]="${runs[$row,$c]:-}${runs[$row,$c]:+ }$value"
-    if [ -z "${result[$row,$c]:-}" ] || awk -v a="$value" -v b="${result[$row,$c]}" \
-      'BEGIN { exit !(a + 0 > b + 0) }'; then
-      result[$row,$c]=$value
-    fi
-    total=$(awk -v c="$client" -v b="$before" -v a="$after" 'BEGIN { printf "%.2f", c + a - b }')
-    if [ -z "${cpu[$row,$c]:-}" ] || awk -v a="$total" -v b="${cpu[$row,$c]}" \
-      'BEGIN { exit !(a + 0 < b + 0) }'; then
-      cpu[$row,$c]=$total
-    fi
-    printf '  %-28s %-16s %12s %-8s cpu %6.2f s (daemon %.2f s)\n' "$row" "$c" "$value" "$unit" \
-      "$total" "$(awk -v b="$before" -v a="$after" 'BEGIN { print a - b }')"
+    drop_caches
+    measure "$row" "$unit" "$c" "$@"
   done
 }
 
@@ -197,15 +204,20 @@ run_all() {
   local big=@/big.bin pass c
   for ((pass = 1; pass <= repeat; pass++)); do
     echo "Pass $pass of $repeat"
-    run "seq write 1 MiB + fsync" MB/s 1 write "$big" "$size_mb" 1024
-    run "seq read cold 1 MiB" MB/s 1 read "$big" 1024
-    run "seq read warm 1 MiB" MB/s 0 read "$big" 1024
-    run "random 4 KiB read cold" IOPS 1 randread "$big" "$rand_reads" 42
-    run "mmap read cold" MB/s 1 mmap "$big"
+    run "seq write 1 MiB + fsync" MB/s write "$big" "$size_mb" 1024
+    # The warm read follows its own cold read at once: the next column's drop_caches would
+    # empty the page cache it is about.
+    for c in "${columns[@]}"; do
+      drop_caches
+      measure "seq read cold 1 MiB" MB/s "$c" read "$big" 1024
+      measure "seq read warm 1 MiB" MB/s "$c" read "$big" 1024
+    done
+    run "random 4 KiB read cold" IOPS randread "$big" "$rand_reads" 42
+    run "mmap read cold" MB/s mmap "$big"
     for c in "${columns[@]}"; do rm -f "${dir_of[$c]}/big.bin"; done
-    run "tree create+write" files/s 1 tree-create @/tree "$tree_files" "$tree_dirs" "$tree_kb"
-    run "tree read cold" files/s 1 tree-read @/tree
-    run "tree delete" files/s 1 tree-delete @/tree
+    run "tree create+write" files/s tree-create @/tree "$tree_files" "$tree_dirs" "$tree_kb"
+    run "tree read cold" files/s tree-read @/tree
+    run "tree delete" files/s tree-delete @/tree
   done
 }
 

@@ -93,8 +93,8 @@ bool HasSlotOfType(const volume::VolumeHeader& header, const std::string& type) 
   return false;
 }
 
-Result<std::vector<std::unique_ptr<KeyProvider>>> ProvidersForUnlock(
-    const std::string& backing, const volume::VolumeHeader& header, const UnlockOptions& opts) {
+// Providers for the files the options name: the key file first, then the passphrase file.
+Result<std::vector<std::unique_ptr<KeyProvider>>> ProvidersFromFiles(const UnlockOptions& opts) {
   std::vector<std::unique_ptr<KeyProvider>> providers;
   if (!opts.keyfile.empty()) {
     MV_ASSIGN_OR_RETURN(SecretBytes key, ReadKeyfile(opts.keyfile));
@@ -104,14 +104,22 @@ Result<std::vector<std::unique_ptr<KeyProvider>>> ProvidersForUnlock(
     MV_ASSIGN_OR_RETURN(SecretBytes passphrase, ReadPassphraseFile(opts.passphrase_file));
     providers.push_back(keyprovider::NewPassphraseProvider(std::move(passphrase)));
   }
+  return providers;
+}
+
+Status NoKeyGiven() {
+  return Status::InvalidArgument("no key given: use --keyfile or --passphrase-file");
+}
+
+Result<std::vector<std::unique_ptr<KeyProvider>>> ProvidersForUnlock(
+    const std::string& backing, const volume::VolumeHeader& header, const UnlockOptions& opts) {
+  MV_ASSIGN_OR_RETURN(auto providers, ProvidersFromFiles(opts));
   // Asking for a passphrase only makes sense if someone can type it and a slot can take it.
   if (providers.empty() && isatty(STDIN_FILENO) && HasSlotOfType(header, "passphrase")) {
     MV_ASSIGN_OR_RETURN(SecretBytes passphrase, Prompt("Passphrase for " + backing + ": "));
     providers.push_back(keyprovider::NewPassphraseProvider(std::move(passphrase)));
   }
-  if (providers.empty()) {
-    return Status::InvalidArgument("no key given: use --keyfile or --passphrase-file");
-  }
+  if (providers.empty()) return NoKeyGiven();
   return providers;
 }
 
@@ -135,10 +143,10 @@ std::string DescribeSlots(const volume::VolumeHeader& header) {
 }  // namespace
 
 void AddUnlockOptions(CLI::App* cmd, UnlockOptions* opts) {
-  cmd->add_option("--keyfile", opts->keyfile, "Unlock with this 32-byte key file")
+  cmd->add_option("--keyfile", opts->keyfile, "A key file of 32 bytes (see keygen)")
       ->type_name("FILE");
   cmd->add_option("--passphrase-file", opts->passphrase_file,
-                  "Unlock with the passphrase in this file (one trailing newline is ignored)")
+                  "A file holding the passphrase (one trailing newline is ignored)")
       ->type_name("FILE");
 }
 
@@ -174,17 +182,9 @@ Result<std::unique_ptr<KeyProvider>> ProviderForEnrol(const UnlockOptions& opts)
   if (!opts.keyfile.empty() && !opts.passphrase_file.empty()) {
     return Status::InvalidArgument("give one key, --keyfile or --passphrase-file, not both");
   }
-  if (!opts.keyfile.empty()) {
-    MV_ASSIGN_OR_RETURN(SecretBytes key, ReadKeyfile(opts.keyfile));
-    return keyprovider::NewKeyfileProvider(std::move(key));
-  }
-  if (!opts.passphrase_file.empty()) {
-    MV_ASSIGN_OR_RETURN(SecretBytes passphrase, ReadPassphraseFile(opts.passphrase_file));
-    return keyprovider::NewPassphraseProvider(std::move(passphrase));
-  }
-  if (!isatty(STDIN_FILENO)) {
-    return Status::InvalidArgument("no key given: use --keyfile or --passphrase-file");
-  }
+  MV_ASSIGN_OR_RETURN(auto providers, ProvidersFromFiles(opts));
+  if (!providers.empty()) return std::move(providers.front());
+  if (!isatty(STDIN_FILENO)) return NoKeyGiven();
   MV_ASSIGN_OR_RETURN(SecretBytes first, Prompt("New passphrase: "));
   MV_ASSIGN_OR_RETURN(SecretBytes second, Prompt("Repeat the passphrase: "));
   if (!first.Equals(second)) return Status::InvalidArgument("the passphrases do not match");

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -122,7 +123,7 @@ Result<std::vector<json>> ParseKeyslots(const FieldReader& reader, const std::st
     FieldReader slot_reader(slot, path, "keyslots[" + std::to_string(i) + "]: ");
     if (!slot.is_object()) return slot_reader.Error("must be an object");
     MV_ASSIGN_OR_RETURN(int64_t id, slot_reader.Integer("id", 0, INT32_MAX));
-    MV_ASSIGN_OR_RETURN(std::string type, slot_reader.String("type"));
+    MV_RETURN_IF_ERROR(slot_reader.String("type").status());
     if (!ids.insert(id).second) return slot_reader.Error("duplicate slot id " + std::to_string(id));
   }
   return slots->get<std::vector<json>>();

@@ -205,11 +205,23 @@ std::string DiffRunner::OpReaddir() {
   return "";
 }
 
+// mmap()s one page of `fd` and unmaps it again: 0 or -1 with errno.
+static long MapOutcome(int fd) {
+  void* map = ::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) return -1;
+  ::munmap(map, 4096);
+  return 0;
+}
+
 std::string DiffRunner::OpMmapRead() {
   OpenFile* f = PickFile();
   if (f == nullptr) return OpOpen();
   const uint64_t size = PlainSize(*f);
   desc_ = "mmap-read fd#" + std::to_string(f->id) + " size=" + std::to_string(size);
+  if (struct stat ps{}; ::fstat(f->p, &ps) != 0 || !S_ISREG(ps.st_mode)) {
+    desc_ += " (not a file)";
+    return Differ(Sys(MapOutcome(f->m)), Sys(MapOutcome(f->p)));
+  }
   struct stat ms {};
   if (::fstat(f->m, &ms) != 0 || static_cast<uint64_t>(ms.st_size) != size) {
     return "mmap-read: mount size " + std::to_string(ms.st_size) + " != plain size " +
@@ -237,6 +249,10 @@ std::string DiffRunner::OpMmapWrite() {
   if (f == nullptr) return OpOpen();
   const uint64_t size = PlainSize(*f);
   desc_ = "mmap-write fd#" + std::to_string(f->id) + " size=" + std::to_string(size);
+  if (struct stat ps{}; ::fstat(f->p, &ps) != 0 || !S_ISREG(ps.st_mode)) {
+    desc_ += " (not a file)";
+    return Differ(Sys(MapOutcome(f->m)), Sys(MapOutcome(f->p)));
+  }
   if (size == 0) return "";
   void* mm = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, f->m, 0);
   const Outcome m = {mm == MAP_FAILED ? -1 : 0, mm == MAP_FAILED ? errno : 0};

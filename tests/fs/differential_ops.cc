@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <sstream>
 
 #include "tests/fs/differential_internal.h"
@@ -15,7 +16,16 @@
 
 namespace modelvault::fs::test {
 
-Outcome Sys(long rc) { return {rc, rc < 0 ? errno : 0}; }
+namespace {
+// Syscalls that succeeded / failed on this thread, for Summary().
+thread_local uint64_t sys_ok = 0;
+thread_local uint64_t sys_failed = 0;
+}  // namespace
+
+Outcome Sys(long rc) {
+  ++(rc < 0 ? sys_failed : sys_ok);
+  return {rc, rc < 0 ? errno : 0};
+}
 
 std::string Differ(const Outcome& m, const Outcome& p, bool normalize) {
   const int m_err = normalize && m.err == EEXIST ? ENOTEMPTY : m.err;
@@ -58,9 +68,11 @@ void DiffRunner::CloseAll() {
   files_.clear();
 }
 
-std::string DiffRunner::Run() {
+std::string DiffRunner::Run(const std::function<std::string()>& remount) {
   int total = 0;
   for (const auto& [weight, op] : ops_) total += weight;
+  ok_at_start_ = sys_ok;
+  failed_at_start_ = sys_failed;
   for (op_index_ = 0; op_index_ < config_.ops; ++op_index_) {
     Scan();
     int pick = static_cast<int>(Uniform(0, static_cast<uint64_t>(total - 1)));
@@ -76,7 +88,15 @@ std::string DiffRunner::Run() {
     const std::string diff = (this->*op)();
     log_.push_back("#" + std::to_string(op_index_) + " " + desc_);
     if (!diff.empty()) return Report(diff);
-    if ((op_index_ + 1) % config_.check_every == 0) {
+    if (remount && (op_index_ + 1) % config_.remount_every == 0) {
+      CloseAll();
+      log_.push_back("(closed all files, remounted)");
+      if (std::string failed = remount(); !failed.empty()) return Report("remount: " + failed);
+      if (std::string tree = CheckTree("after the remount after op #" + std::to_string(op_index_));
+          !tree.empty()) {
+        return tree;
+      }
+    } else if ((op_index_ + 1) % config_.check_every == 0) {
       if (std::string tree = CheckTree("after op #" + std::to_string(op_index_)); !tree.empty()) {
         return tree;
       }
@@ -85,19 +105,58 @@ std::string DiffRunner::Run() {
   return "";
 }
 
+std::string DiffRunner::Summary() {
+  Scan();
+  uint64_t files = 0, dirs = 0, links = 0, bytes = 0;
+  for (const Entry& e : entries_) {
+    files += e.type == 'f';
+    dirs += e.type == 'd';
+    links += e.type == 'l';
+    if (e.type == 'f') bytes += static_cast<uint64_t>(Lstat(Pp(e.rel))->st_size);
+  }
+  std::ostringstream s;
+  s << "seed " << config_.seed << ": " << op_index_ << " operations, " << sys_ok
+    << " calls succeeded, " << sys_failed << " failed; final tree: " << files << " files (" << bytes
+    << " bytes), " << dirs << " dirs, " << links << " symlinks";
+  return s.str();
+}
+
 std::string DiffRunner::CheckTree(const std::string& when) {
   const std::string diff = CompareTrees(mount_base_, plain_base_);
   return diff.empty() ? "" : Report("trees differ " + when + ":\n" + diff);
 }
 
+namespace {
+
+// Shortens runs of one character ("LLLL...L" -> "L{255}") to keep long names readable.
+std::string Squeeze(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    size_t j = i;
+    while (j < s.size() && s[j] == s[i]) ++j;
+    if (j - i > 8) {
+      out += s[i] + std::string("{") + std::to_string(j - i) + "}";
+    } else {
+      out.append(s, i, j - i);
+    }
+    i = j;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string DiffRunner::Report(const std::string& what) const {
   std::ostringstream s;
   s << "differential mismatch: seed=" << config_.seed << " op=#" << op_index_
     << " block_size=" << config_.block_size << " mmap=" << config_.mmap_ops
-    << (config_.subdir.empty() ? "" : " subdir=" + config_.subdir) << "\n  " << what
+    << (config_.subdir.empty() ? "" : " subdir=" + config_.subdir) << "\n  " << Squeeze(what)
     << "\nlast operations:\n";
-  const size_t from = log_.size() > 40 ? log_.size() - 40 : 0;
-  for (size_t i = from; i < log_.size(); ++i) s << "  " << log_[i] << "\n";
+  // MODELVAULT_DIFF_TAIL=N prints more (or fewer) of the last operations.
+  const char* tail_env = std::getenv("MODELVAULT_DIFF_TAIL");
+  const size_t tail = tail_env != nullptr ? std::strtoul(tail_env, nullptr, 10) : 40;
+  const size_t from = log_.size() > tail ? log_.size() - tail : 0;
+  for (size_t i = from; i < log_.size(); ++i) s << "  " << Squeeze(log_[i]) << "\n";
   s << "reproduce with MODELVAULT_DIFF_SEED=" << config_.seed
     << " MODELVAULT_DIFF_OPS=" << (op_index_ + 1) << "\n";
   return s.str();
@@ -214,6 +273,7 @@ std::string DiffRunner::OpOpen() {
   if (Chance(0.5)) flags |= O_CREAT;
   if ((flags & O_CREAT) && Chance(0.2)) flags |= O_EXCL;
   if (Chance(0.12)) flags |= O_TRUNC;
+  if ((flags & O_ACCMODE) == O_RDONLY) flags &= ~O_TRUNC;  // TEMP
   if (Chance(0.15)) flags |= O_APPEND;
   static const mode_t kModes[] = {0644, 0600, 0755, 0444, 0640};
   const mode_t mode = kModes[Uniform(0, 4)];

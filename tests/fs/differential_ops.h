@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@ struct DiffConfig {
   uint64_t block_size = 4096;  // scales offsets and lengths
   bool mmap_ops = false;       // also mmap reads and MAP_SHARED writes
   int check_every = 300;       // compare the whole tree this often
+  int remount_every = 1000;    // close all files and remount this often (if Run() can)
   std::string subdir;          // work below this directory of both roots ("": the roots)
 };
 
@@ -32,10 +34,15 @@ class DiffRunner {
   DiffRunner(const DiffRunner&) = delete;
   DiffRunner& operator=(const DiffRunner&) = delete;
 
-  // Runs config.ops operations; "" on success, else a report for reproduction.
-  std::string Run();
+  // Runs config.ops operations; "" on success, else a report for reproduction. With
+  // `remount` (which returns "" or why it failed), every config.remount_every operations
+  // all files are closed and the mount is remounted, so that what only the kernel's caches
+  // held shows.
+  std::string Run(const std::function<std::string()>& remount = {});
   // Closes every descriptor left open (needed before the mount can be unmounted).
   void CloseAll();
+  // Operation counts and the plain tree's size; call from the thread that ran Run().
+  std::string Summary();
   // Compares the runner's whole subtree now; "" or a report.
   std::string CheckTree(const std::string& when);
 
@@ -107,6 +114,8 @@ class DiffRunner {
   std::string desc_;
   int op_index_ = 0;
   int next_file_id_ = 0;
+  uint64_t ok_at_start_ = 0;
+  uint64_t failed_at_start_ = 0;
 };
 
 }  // namespace modelvault::fs::test

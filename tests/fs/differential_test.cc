@@ -5,11 +5,13 @@
 // seed with MODELVAULT_DIFF_SEED=N (and MODELVAULT_DIFF_OPS=M to stop after M operations).
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
 
 #include "tests/fs/differential_ops.h"
+#include "tests/fs/differential_tree.h"
 #include "tests/fs/fs_test_util.h"
 #include "tests/fs/mount_fixture.h"
 
@@ -21,6 +23,10 @@ struct DiffParam {
   uint32_t block_size;
   bool mmap;
 };
+
+void PrintTo(const DiffParam& p, std::ostream* os) {
+  *os << "seed " << p.seed << ", block size " << p.block_size << (p.mmap ? ", mmap" : "");
+}
 
 int EnvInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
@@ -42,7 +48,11 @@ TEST_P(DifferentialTest, MountBehavesLikeAPlainDirectory) {
   config.block_size = GetParam().block_size;
   config.mmap_ops = GetParam().mmap;
   DiffRunner runner(mountpoint(), plain, config);
-  const std::string report = runner.Run();
+  const std::string report = runner.Run([this]() -> std::string {
+    ::testing::AssertionResult remounted = Remount();
+    return remounted ? "" : remounted.message();
+  });
+  std::printf("[ INFO     ] %s\n", runner.Summary().c_str());
   runner.CloseAll();
   ASSERT_TRUE(report.empty()) << report;
   const std::string at_end = runner.CheckTree("at the end");
@@ -86,7 +96,10 @@ TEST_F(DifferentialThreadsTest, TwoThreadsEachOnTheirOwnFiles) {
   std::vector<std::string> reports(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] { reports[t] = runners[t]->Run(); });
+    threads.emplace_back([&, t] {
+      reports[t] = runners[t]->Run();
+      std::printf("[ INFO     ] thread %d: %s\n", t, runners[t]->Summary().c_str());
+    });
   }
   for (std::thread& thread : threads) thread.join();
   for (auto& runner : runners) runner->CloseAll();
@@ -97,6 +110,57 @@ TEST_F(DifferentialThreadsTest, TwoThreadsEachOnTheirOwnFiles) {
     const std::string after = runner->CheckTree("after a remount");
     EXPECT_TRUE(after.empty()) << after;
   }
+}
+
+// The harness itself, without FUSE: two plain directories must agree for every seed (so a
+// mismatch on the mount is the mount's), and CompareTrees must see each kind of difference.
+TEST(DifferentialHarnessTest, TwoPlainDirectoriesAgree) {
+  const std::string root = MakeTempDir("mvdiff");
+  ASSERT_FALSE(root.empty());
+  for (const uint64_t seed : {1, 2, 3, 4}) {
+    const std::string a = root + "/a" + std::to_string(seed);
+    const std::string b = root + "/b" + std::to_string(seed);
+    MV_ASSERT_SYS(::mkdir(a.c_str(), 0755));
+    MV_ASSERT_SYS(::mkdir(b.c_str(), 0755));
+    DiffConfig config;
+    config.seed = seed;
+    config.ops = 1500;
+    config.block_size = seed <= 2 ? 4096 : 65536;
+    config.mmap_ops = seed % 2 == 0;
+    DiffRunner runner(a, b, config);
+    const std::string report = runner.Run();
+    EXPECT_TRUE(report.empty()) << report;
+  }
+  RemoveTree(root);
+}
+
+TEST(DifferentialHarnessTest, CompareTreesSeesEachKindOfDifference) {
+  const std::string root = MakeTempDir("mvdiff");
+  ASSERT_FALSE(root.empty());
+  const std::string a = root + "/a", b = root + "/b";
+  for (const std::string& dir : {a, b}) {
+    MV_ASSERT_SYS(::mkdir(dir.c_str(), 0755));
+    MV_ASSERT_SYS(::mkdir((dir + "/d").c_str(), 0755));
+    ASSERT_EQ(WriteFile(dir + "/d/f", "content"), 0);
+    MV_ASSERT_SYS(::symlink("target", (dir + "/l").c_str()));
+  }
+  EXPECT_EQ(CompareTrees(a, b), "");
+  ASSERT_EQ(WriteFile(b + "/d/f", "contenT"), 0);
+  EXPECT_NE(CompareTrees(a, b), "") << "content";
+  ASSERT_EQ(WriteFile(b + "/d/f", "content"), 0);
+  MV_ASSERT_SYS(::chmod((b + "/d/f").c_str(), 0600));
+  EXPECT_NE(CompareTrees(a, b), "") << "mode";
+  MV_ASSERT_SYS(::chmod((b + "/d/f").c_str(), 0644));
+  MV_ASSERT_SYS(::link((b + "/d/f").c_str(), (b + "/d/f2").c_str()));
+  EXPECT_NE(CompareTrees(a, b), "") << "extra name and nlink";
+  MV_ASSERT_SYS(::unlink((b + "/d/f2").c_str()));
+  MV_ASSERT_SYS(::unlink((b + "/l").c_str()));
+  MV_ASSERT_SYS(::symlink("targeT", (b + "/l").c_str()));
+  EXPECT_NE(CompareTrees(a, b), "") << "link target";
+  MV_ASSERT_SYS(::unlink((b + "/l").c_str()));
+  MV_ASSERT_SYS(::symlink("target", (b + "/l").c_str()));
+  EXPECT_EQ(CompareTrees(a, b), "");
+  RemoveTree(root);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <sstream>
 #include <utility>
 
 namespace modelvault::fs::test {
@@ -137,16 +138,17 @@ std::optional<std::string> ReadFile(const std::string& path, int* err) {
   if (first == common && actual.size() == expected.size()) {
     return ::testing::AssertionSuccess();
   }
-  auto result = ::testing::AssertionFailure();
-  result << "got " << actual.size() << " bytes, expected " << expected.size();
+  std::ostringstream msg;
+  msg << "got " << actual.size() << " bytes, expected " << expected.size();
   if (first < common) {
-    result << "; first difference at offset " << first << " (got 0x" << std::hex
-           << (static_cast<unsigned>(actual[first]) & 0xff) << ", expected 0x"
-           << (static_cast<unsigned>(expected[first]) & 0xff) << std::dec << ")";
+    msg << "; first difference at offset " << first << " (got 0x" << std::hex
+        << (static_cast<unsigned>(actual[first]) & 0xff) << ", expected 0x"
+        << (static_cast<unsigned>(expected[first]) & 0xff) << std::dec << ")";
     size_t last = common;
     while (last > first && actual[last - 1] == expected[last - 1]) --last;
-    result << ", last difference at offset " << (last - 1);
+    msg << ", last difference at offset " << (last - 1);
   }
+  auto result = ::testing::AssertionFailure() << msg.str();
   return result;
 }
 

@@ -201,9 +201,17 @@ TEST_P(PosixIoTest, OTruncEmptiesTheFile) {
     char c;
     EXPECT_EQ(::read(fd.get(), &c, 1), 0);
   }
+  // Linux truncates on O_RDONLY | O_TRUNC too (given write permission).
+  ASSERT_EQ(WriteFile(M("h"), PatternBytes(6, bs + 5)), 0);
+  {
+    Fd fd(::open(M("h").c_str(), O_RDONLY | O_TRUNC));
+    MV_ASSERT_SYS(fd.get());
+    EXPECT_EQ(SizeOf(fd.get()), 0u);
+  }
   ASSERT_TRUE(Remount());
   EXPECT_TRUE(FileHolds(M("f"), "hello"));
   EXPECT_TRUE(FileHolds(M("g"), ""));
+  EXPECT_TRUE(FileHolds(M("h"), "")) << "O_RDONLY | O_TRUNC did not reach the backing file";
 }
 
 TEST_P(PosixIoTest, FtruncateUpAndDownZeroFills) {

@@ -318,9 +318,11 @@ TEST_F(PosixNamespaceTest, LongNames) {
 }
 
 TEST_F(PosixNamespaceTest, OddCharactersInNames) {
-  const std::vector<std::string> names = {" space ",     "new\nline",    "tab\t",  "-dash",
-                                          ".hidden",     "..dots",       "...",    "*?[]",
-                                          "back\\slash", "\x01\x7f\xff", "日本語", "="};
+  const std::vector<std::string> names = {
+      " space ", "new\nline", "tab\t", "-dash", ".hidden", "..dots", "...", "*?[]", "back\\slash",
+      "\x01\x7f\xff", "日本語", "=",
+      // Names like the store's own files.
+      ".mvdir", "modelvault.json", "modelvault.lock", ".L", ".Labc", ".Labc.name"};
   for (size_t i = 0; i < names.size(); ++i) {
     ASSERT_EQ(WriteFile(M(names[i]), "n" + std::to_string(i)), 0) << names[i];
   }

@@ -12,6 +12,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "tests/fs/fs_test_util.h"
 #include "tests/fs/mount_fixture.h"
@@ -94,8 +95,9 @@ class TamperMountTest : public BlockSizeTest {
     }
     for (const uint64_t i : bad) {
       // The whole block, and a few bytes from its middle.
+      const uint64_t block_len = std::min<uint64_t>(bs_, kSizeA - i * bs_);
       for (const auto& [off, len] : {std::pair<uint64_t, uint64_t>{i * bs_, bs_},
-                                     std::pair<uint64_t, uint64_t>{i * bs_ + bs_ / 2, 10}}) {
+                                     std::pair<uint64_t, uint64_t>{i * bs_ + block_len / 2, 10}}) {
         std::string buf(len, '\0');
         errno = 0;
         const ssize_t n = ::pread(fd.get(), buf.data(), len, static_cast<off_t>(off));
@@ -210,6 +212,38 @@ TEST_P(TamperMountTest, HeaderFromAnotherFile) {
   std::set<uint64_t> all;
   for (uint64_t i = 0; i < Blocks(); ++i) all.insert(i);
   ExpectAfterRemount(all);
+}
+
+TEST_P(TamperMountTest, ZeroedBlockIsNotAHole) {
+  // An all-zero stored block must not read back as a hole of zeros.
+  WriteRaw(backing_a_, BlockOffset(2), std::string(Stored(), '\0'));
+  ExpectAfterRemount({2});
+}
+
+TEST_P(TamperMountTest, BackingFileMovedToAnotherDirectory) {
+  // Names are sealed with their directory's ID: a backing file moved into another backing
+  // directory must not show up there (nor as a garbage name).
+  ASSERT_TRUE(Mount());
+  MV_ASSERT_SYS(::mkdir(M("sub").c_str(), 0755));
+  ASSERT_EQ(WriteFile(M("sub/x"), "x"), 0);
+  ASSERT_TRUE(Unmount());
+  std::string backing_sub;
+  for (const std::string& name : ListDir(B(""))) {
+    const auto st = Lstat(B(name));
+    if (st && S_ISDIR(st->st_mode)) backing_sub = B(name);
+  }
+  ASSERT_FALSE(backing_sub.empty());
+  const std::string moved = backing_sub + backing_a_.substr(backing_a_.rfind('/'));
+  MV_ASSERT_SYS(::rename(backing_a_.c_str(), moved.c_str()));
+  ASSERT_TRUE(Mount());
+  int err = 0;
+  const std::vector<std::string> names = ListDir(M("sub"), &err);
+  if (err == 0) {
+    EXPECT_EQ(names, std::vector<std::string>{"x"}) << "the moved file shows up";
+    EXPECT_TRUE(FileHolds(M("sub/x"), "x"));
+  } else {
+    EXPECT_EQ(err, EIO) << ErrnoName(err);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(BlockSizes, TamperMountTest, ::testing::Values(4096u, 65536u),

@@ -7,21 +7,15 @@
 #include <string>
 
 #include "crypto/base64.h"
+#include "tests/volume/golden.h"
 
 namespace modelvault::keyprovider {
 namespace {
 
 using nlohmann::json;
 
-SecretBytes Filled(size_t size, uint8_t value) {
-  SecretBytes out(size);
-  for (size_t i = 0; i < size; ++i) out.data()[i] = value;
-  return out;
-}
-
-SecretBytes Text(const std::string& s) {
-  return SecretBytes::CopyOf({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
-}
+using golden::Filled;
+using golden::Text;
 
 struct KeyfileCase {
   static constexpr const char* kType = "keyfile";

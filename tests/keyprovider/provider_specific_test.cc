@@ -6,50 +6,35 @@
 
 #include "crypto/base64.h"
 #include "keyprovider/key_provider.h"
+#include "tests/volume/golden.h"
 
 namespace modelvault::keyprovider {
 namespace {
 
 using nlohmann::json;
 
-// The keyslots of the golden header in tests/volume/volume_header_test.cc, computed by
-// tests/volume/testdata/make_golden.py with Python's cryptography package.
-constexpr char kGoldenKeyfileSlot[] = R"({
-  "created": "2026-11-26T00:30:00Z", "id": 0, "kdf": "hkdf-sha256",
-  "nonce": "AgICAgICAgICAgIC", "salt": "AQEBAQEBAQEBAQEBAQEBAQ==", "type": "keyfile",
-  "wrapped_key": "WI/NlPDEU34/lAihTvl4nV5VCUX8xR7EE302qFpRyV+7RZ6UZ1jKnu1IPZKbtSmy"})";
-constexpr char kGoldenPassphraseSlot[] = R"({
-  "created": "2026-11-26T00:30:00Z", "id": 1, "kdf": "scrypt", "n": 1024, "p": 1, "r": 8,
-  "nonce": "BAQEBAQEBAQEBAQE", "salt": "AwMDAwMDAwMDAwMDAwMDAw==", "type": "passphrase",
-  "wrapped_key": "AmjV/ReVL7saVqa6oDHqoAd3mR1Uu04cgBe0l4k17GXtuthvK1FKm/pPE1hYHvUK"})";
+using golden::Filled;
+using golden::Text;
 
-SecretBytes Filled(size_t size, uint8_t value) {
-  SecretBytes out(size);
-  for (size_t i = 0; i < size; ++i) out.data()[i] = value;
-  return out;
-}
-
-SecretBytes Text(const std::string& s) {
-  return SecretBytes::CopyOf({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
-}
+// The keyslots of the golden header, which an independent implementation sealed.
+json GoldenSlot(size_t index) { return json::parse(golden::kHeader)["keyslots"][index]; }
 
 volume::VolumeId GoldenVolumeId() {
   volume::VolumeId id;
-  for (size_t i = 0; i < 16; ++i) id.bytes[i] = static_cast<uint8_t>(0x10 + i);
+  for (size_t i = 0; i < 16; ++i) id.bytes[i] = static_cast<uint8_t>(golden::kVolumeIdFirst + i);
   return id;
 }
 
 void ExpectGoldenMasterKey(const Result<SecretBytes>& key) {
   ASSERT_TRUE(key.ok()) << key.status().ToString();
-  ASSERT_EQ(key->size(), 32u);
-  for (size_t i = 0; i < 32; ++i) EXPECT_EQ(key->data()[i], i);
+  EXPECT_TRUE(key->Equals(golden::MasterKey()));
 }
 
 constexpr crypto::ScryptParams kSmall{1024, 8, 1};
 
 TEST(KeyfileProviderTest, OpensTheGoldenSlot) {
-  ExpectGoldenMasterKey(NewKeyfileProvider(Filled(32, 0xa5))
-                            ->Unlock(json::parse(kGoldenKeyfileSlot), GoldenVolumeId()));
+  ExpectGoldenMasterKey(NewKeyfileProvider(Filled(32, golden::kKeyfileByte))
+                            ->Unlock(GoldenSlot(0), GoldenVolumeId()));
 }
 
 TEST(KeyfileProviderTest, WritesTheDocumentedFields) {
@@ -73,8 +58,8 @@ TEST(KeyfileProviderTest, RefusesAKeyOfTheWrongSize) {
 }
 
 TEST(PassphraseProviderTest, OpensTheGoldenSlot) {
-  ExpectGoldenMasterKey(NewPassphraseProvider(Text("correct horse battery staple"))
-                            ->Unlock(json::parse(kGoldenPassphraseSlot), GoldenVolumeId()));
+  ExpectGoldenMasterKey(
+      NewPassphraseProvider(Text(golden::kPassphrase))->Unlock(GoldenSlot(1), GoldenVolumeId()));
 }
 
 TEST(PassphraseProviderTest, RecordsItsScryptParameters) {
@@ -119,9 +104,9 @@ TEST(PassphraseProviderTest, UnlockRefusesCostlyOrInvalidParameters) {
       {1024, 0, 1},
       {0, 8, 1},
   };
-  auto provider = NewPassphraseProvider(Text("correct horse battery staple"));
+  auto provider = NewPassphraseProvider(Text(golden::kPassphrase));
   for (const auto& [n, r, p] : bad) {
-    json slot = json::parse(kGoldenPassphraseSlot);
+    json slot = GoldenSlot(1);
     slot["n"] = n;
     slot["r"] = r;
     slot["p"] = p;
@@ -129,7 +114,7 @@ TEST(PassphraseProviderTest, UnlockRefusesCostlyOrInvalidParameters) {
     EXPECT_EQ(key.status().code(), Code::kCorruption) << n << " " << r << " " << p;
     EXPECT_EQ(key.status().message().rfind("keyslot 1: scrypt", 0), 0u) << key.status().message();
   }
-  json negative = json::parse(kGoldenPassphraseSlot);
+  json negative = GoldenSlot(1);
   negative["n"] = -1024;
   EXPECT_EQ(provider->Unlock(negative, GoldenVolumeId()).status().code(), Code::kCorruption);
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "crypto/base64.h"
+#include "tests/volume/golden.h"
 
 namespace modelvault::volume {
 namespace {
@@ -13,49 +14,6 @@ namespace {
 using nlohmann::json;
 
 constexpr char kPath[] = "/srv/store/modelvault.json";
-
-// Computed by tests/volume/testdata/make_golden.py from docs/FORMAT.md with Python's
-// cryptography package, independently of this code.
-constexpr char kGoldenHeader[] = R"({
-  "block_size": 65536,
-  "cipher": "AES-256-GCM",
-  "created": "2026-11-26T00:30:00Z",
-  "format": "modelvault",
-  "keyslots": [
-    {
-      "created": "2026-11-26T00:30:00Z",
-      "id": 0,
-      "kdf": "hkdf-sha256",
-      "nonce": "AgICAgICAgICAgIC",
-      "salt": "AQEBAQEBAQEBAQEBAQEBAQ==",
-      "type": "keyfile",
-      "wrapped_key": "WI/NlPDEU34/lAihTvl4nV5VCUX8xR7EE302qFpRyV+7RZ6UZ1jKnu1IPZKbtSmy"
-    },
-    {
-      "created": "2026-11-26T00:30:00Z",
-      "id": 1,
-      "kdf": "scrypt",
-      "n": 1024,
-      "nonce": "BAQEBAQEBAQEBAQE",
-      "p": 1,
-      "r": 8,
-      "salt": "AwMDAwMDAwMDAwMDAwMDAw==",
-      "type": "passphrase",
-      "wrapped_key": "AmjV/ReVL7saVqa6oDHqoAd3mR1Uu04cgBe0l4k17GXtuthvK1FKm/pPE1hYHvUK"
-    }
-  ],
-  "mac": "jIa1FUSF4OzFY6sTaPcudIyuw5fE4KYmuFJ1p1BIV4g=",
-  "name_cipher": "AES-256-SIV",
-  "version": 1,
-  "volume_id": "101112131415161718191a1b1c1d1e1f"
-}
-)";
-
-SecretBytes GoldenMasterKey() {
-  SecretBytes key(32);
-  for (size_t i = 0; i < key.size(); ++i) key.data()[i] = static_cast<uint8_t>(i);
-  return key;
-}
 
 std::shared_ptr<const VolumeKeys> Keys(const SecretBytes& master) {
   auto keys = VolumeKeys::Derive(master);
@@ -73,23 +31,23 @@ VolumeHeader SampleHeader() {
 }
 
 TEST(VolumeHeaderTest, GoldenHeaderParsesVerifiesAndReserializesByteForByte) {
-  auto header = VolumeHeader::Parse(kGoldenHeader, kPath);
+  auto header = VolumeHeader::Parse(golden::kHeader, kPath);
   ASSERT_TRUE(header.ok()) << header.status().ToString();
   EXPECT_EQ(header->version, 1);
   EXPECT_EQ(header->block_size, 65536u);
-  EXPECT_EQ(header->volume_id.bytes[0], 0x10);
+  EXPECT_EQ(header->volume_id.bytes[0], golden::kVolumeIdFirst);
   EXPECT_EQ(header->volume_id.bytes[15], 0x1f);
   ASSERT_EQ(header->keyslots.size(), 2u);
-  EXPECT_TRUE(header->Verify(*Keys(GoldenMasterKey())).ok());
-  EXPECT_EQ(header->Serialize(), kGoldenHeader);
+  EXPECT_TRUE(header->Verify(*Keys(golden::MasterKey())).ok());
+  EXPECT_EQ(header->Serialize(), golden::kHeader);
   // Sealing again reproduces the MAC that an independent implementation computed.
   VolumeHeader resealed = *header;
-  ASSERT_TRUE(resealed.Seal(*Keys(GoldenMasterKey())).ok());
+  ASSERT_TRUE(resealed.Seal(*Keys(golden::MasterKey())).ok());
   EXPECT_EQ(resealed.mac, header->mac);
 }
 
 TEST(VolumeHeaderTest, RoundTripKeepsEveryField) {
-  auto keys = Keys(GoldenMasterKey());
+  auto keys = Keys(golden::MasterKey());
   VolumeHeader h = SampleHeader();
   ASSERT_TRUE(h.Seal(*keys).ok());
   auto parsed = VolumeHeader::Parse(h.Serialize(), kPath);
@@ -117,9 +75,9 @@ TEST(VolumeHeaderTest, CanonicalBodyIsCompactSortedAndWithoutMac) {
 }
 
 TEST(VolumeHeaderTest, CanonicalBodyIgnoresLayoutOfTheFile) {
-  auto keys = Keys(GoldenMasterKey());
+  auto keys = Keys(golden::MasterKey());
   // The same document with other whitespace and key order still verifies.
-  json doc = json::parse(kGoldenHeader);
+  json doc = json::parse(golden::kHeader);
   std::string compact = doc.dump();
   auto parsed = VolumeHeader::Parse(compact, kPath);
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
@@ -136,9 +94,9 @@ TEST(VolumeHeaderTest, CanonicalBodyIgnoresLayoutOfTheFile) {
 }
 
 TEST(VolumeHeaderTest, VerifyFailsUnderAnotherMasterKey) {
-  auto header = VolumeHeader::Parse(kGoldenHeader, kPath);
+  auto header = VolumeHeader::Parse(golden::kHeader, kPath);
   ASSERT_TRUE(header.ok());
-  SecretBytes other = GoldenMasterKey();
+  SecretBytes other = golden::MasterKey();
   other.data()[0] ^= 1;
   Status st = header->Verify(*Keys(other));
   EXPECT_EQ(st.code(), Code::kCorruption);
@@ -154,11 +112,11 @@ class HeaderEditTest : public ::testing::TestWithParam<Edit> {};
 
 // Every edit below still parses; only the MAC can tell.
 TEST_P(HeaderEditTest, MacCatchesTheEdit) {
-  json doc = json::parse(kGoldenHeader);
+  json doc = json::parse(golden::kHeader);
   GetParam().apply(doc);
   auto header = VolumeHeader::Parse(doc.dump(2), kPath);
   ASSERT_TRUE(header.ok()) << header.status().ToString();
-  EXPECT_EQ(header->Verify(*Keys(GoldenMasterKey())).code(), Code::kCorruption);
+  EXPECT_EQ(header->Verify(*Keys(golden::MasterKey())).code(), Code::kCorruption);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -182,7 +140,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 // Parses the golden header after `edit`; returns the error.
 Status ParseEdited(const std::function<void(json&)>& edit) {
-  json doc = json::parse(kGoldenHeader);
+  json doc = json::parse(golden::kHeader);
   edit(doc);
   auto header = VolumeHeader::Parse(doc.dump(2), kPath);
   return header.ok() ? Status::Ok() : header.status();

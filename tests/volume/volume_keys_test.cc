@@ -7,29 +7,15 @@
 
 #include "crypto/hex.h"
 #include "crypto/kdf.h"
+#include "tests/volume/golden.h"
 
 namespace modelvault::volume {
 namespace {
 
-// Subkeys of the master key 00 01 .. 1f, computed by tests/volume/testdata/make_golden.py
-// with Python's cryptography package from the labels in docs/FORMAT.md.
-constexpr char kHeaderMacKey[] = "604ddf5642dd9a5bf1c6ff81bab18d3a048e3f11f7125300e65feb64405a1c0c";
-constexpr char kNamesKey[] =
-    "69d768a2934dcdf9a5f6c5cda986495ec10070b7cc18da1cc5204b2eb70d9d7b"
-    "81a9686d2b087708c30acc178d099b6769f1ec660c0e5c4ef92216f2368eb983";
-constexpr char kXattrKey[] = "af67816096a62f2ff3f481ba033454c6b0fa24dfc3a9a336c668f209f566fe94";
-// For the file ID 40 41 .. 4f.
-constexpr char kContentKey[] = "629b6e684a3c0d8dbbe14ff7473d38e1255ffef8c5ac1b0d3bf5c92cb2a9e636";
-
-SecretBytes MasterKey() {
-  SecretBytes key(32);
-  for (size_t i = 0; i < key.size(); ++i) key.data()[i] = static_cast<uint8_t>(i);
-  return key;
-}
-
 FileId GoldenFileId() {
   FileId id;
-  for (size_t i = 0; i < id.bytes.size(); ++i) id.bytes[i] = static_cast<uint8_t>(0x40 + i);
+  SecretBytes bytes = golden::Counting(id.bytes.size(), golden::kFileIdFirst);
+  std::copy(bytes.data(), bytes.data() + bytes.size(), id.bytes.begin());
   return id;
 }
 
@@ -53,7 +39,7 @@ std::vector<uint8_t> GcmOutput(const crypto::AesGcm& gcm) {
 class VolumeKeysTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto keys = VolumeKeys::Derive(MasterKey());
+    auto keys = VolumeKeys::Derive(golden::MasterKey());
     ASSERT_TRUE(keys.ok()) << keys.status().ToString();
     keys_ = *keys;
   }
@@ -62,13 +48,13 @@ class VolumeKeysTest : public ::testing::Test {
 
 TEST_F(VolumeKeysTest, HeaderMacKeyMatchesGoldenValue) {
   auto mac = keys_->HeaderMac(crypto::AsBytes("body"));
-  auto expected = crypto::HmacSha256(Unhex(kHeaderMacKey), crypto::AsBytes("body"));
+  auto expected = crypto::HmacSha256(Unhex(golden::kHeaderMacKey), crypto::AsBytes("body"));
   ASSERT_TRUE(mac.ok() && expected.ok());
   EXPECT_EQ(*mac, *expected);
 }
 
 TEST_F(VolumeKeysTest, NameKeyMatchesGoldenValue) {
-  auto expected = crypto::AesSiv::New(Unhex(kNamesKey));
+  auto expected = crypto::AesSiv::New(Unhex(golden::kNamesKey));
   ASSERT_TRUE(expected.ok());
   auto ad = crypto::AsBytes("dir");
   auto ours = keys_->names().Encrypt({ad}, crypto::AsBytes("model.safetensors"));
@@ -78,13 +64,13 @@ TEST_F(VolumeKeysTest, NameKeyMatchesGoldenValue) {
 }
 
 TEST_F(VolumeKeysTest, XattrKeyMatchesGoldenValue) {
-  auto expected = crypto::AesGcm::New(Unhex(kXattrKey));
+  auto expected = crypto::AesGcm::New(Unhex(golden::kXattrKey));
   ASSERT_TRUE(expected.ok());
   EXPECT_EQ(GcmOutput(keys_->xattrs()), GcmOutput(*expected));
 }
 
 TEST_F(VolumeKeysTest, ContentKeyMatchesGoldenValueAndDependsOnFileId) {
-  auto expected = crypto::AesGcm::New(Unhex(kContentKey));
+  auto expected = crypto::AesGcm::New(Unhex(golden::kContentKey));
   auto ours = keys_->ContentCipher(GoldenFileId());
   ASSERT_TRUE(expected.ok() && ours.ok());
   EXPECT_EQ(GcmOutput(*ours), GcmOutput(*expected));
