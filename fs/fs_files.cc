@@ -40,8 +40,13 @@ Result<UniqueFd> Filesystem::OpenBacking(Inode* inode, int flags) {
 // Needs inode->content_mu held exclusively.
 Status Filesystem::LoadContent(Inode* inode, int fd) {
   if (inode->content) return Status::Ok();
-  MV_ASSIGN_OR_RETURN(inode->content, volume::FileContent::Load(
-                                          fd, volume_->keys(), volume_->layout(), BackingPath(fd)));
+  // The header is read through a descriptor of its own with O_NOATIME, so that opening a
+  // file without reading it leaves its access time alone, as on a local filesystem.
+  UniqueFd quiet(open(ProcPath(inode->fd.get()).c_str(), O_RDONLY | O_NOATIME | O_CLOEXEC));
+  int header_fd = quiet.valid() ? quiet.get() : fd;
+  MV_ASSIGN_OR_RETURN(
+      inode->content,
+      volume::FileContent::Load(header_fd, volume_->keys(), volume_->layout(), BackingPath(fd)));
   return Status::Ok();
 }
 
@@ -49,7 +54,8 @@ Result<std::unique_ptr<FileHandle>> Filesystem::DoOpen(Inode* inode, int flags) 
   MV_ASSIGN_OR_RETURN(UniqueFd fd, OpenBacking(inode, flags));
   std::unique_lock lock(inode->content_mu);
   MV_RETURN_IF_ERROR(LoadContent(inode, fd.get()));
-  if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
+  // Linux truncates on O_TRUNC whatever the access mode; the kernel checked write permission.
+  if (flags & O_TRUNC) {
     MV_RETURN_IF_ERROR(inode->content->Truncate(fd.get(), 0));
   }
   auto fh = std::make_unique<FileHandle>();
