@@ -5,6 +5,8 @@
 //   BM_SeqWrite/BS/REQ   write a new 64 MiB file front to back in REQ-byte pieces
 //   BM_SeqRead/BS/REQ    read the whole 64 MiB file front to back in REQ-byte pieces
 //   BM_RandRead4K/BS     4 KiB reads at random 4 KiB-aligned offsets (items/s = IOPS)
+//   BM_Load              FileContent::Load of a written file: what the first open of each
+//                        file costs (header read and per-file key derivation)
 //
 // BS is the store's block size, REQ the request size (128 KiB is the kernel's default FUSE
 // request, 1 MiB the largest modelvault asks for).
@@ -143,6 +145,19 @@ void BM_RandRead4K(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(kPage));
 }
 
+void BM_Load(benchmark::State& state) {
+  TempFile file;
+  auto fc = Check(FileContent::Create(file.fd(), Keys(), ContentLayout(kDefaultBlockSize), "bench"),
+                  "create");
+  Check(fc->Write(file.fd(), Pattern(4096), 0), "write");
+  for (auto _ : state) {
+    auto loaded = Check(
+        FileContent::Load(file.fd(), Keys(), ContentLayout(kDefaultBlockSize), "bench"), "load");
+    benchmark::DoNotOptimize(loaded.get());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 void SeqArgs(benchmark::internal::Benchmark* b) {
   b->ArgNames({"block", "req"});
   for (int64_t bs : kBlockSizes) {
@@ -160,6 +175,7 @@ void RandArgs(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_SeqWrite)->Apply(SeqArgs);
 BENCHMARK(BM_SeqRead)->Apply(SeqArgs);
 BENCHMARK(BM_RandRead4K)->Apply(RandArgs);
+BENCHMARK(BM_Load)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace modelvault::volume

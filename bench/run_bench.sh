@@ -190,11 +190,20 @@ measure() {
     "$total" "$(awk -v b="$before" -v a="$after" 'BEGIN { print a - b }')"
 }
 
+# The columns in this pass's order: each pass starts one column further on, so that no file
+# system always runs first after another phase (when the disk may still be busy with it).
+order=()
+rotate_columns() {  # PASS
+  local n=${#columns[@]} i
+  order=()
+  for ((i = 0; i < n; i++)); do order+=("${columns[$(((i + $1 - 1) % n))]}"); done
+}
+
 # run ROW UNIT FSBENCH-ARGS... : the workload on every column in turn, each from cold caches.
 run() {
   local row=$1 unit=$2 c
   shift 2
-  for c in "${columns[@]}"; do
+  for c in "${order[@]}"; do
     drop_caches
     measure "$row" "$unit" "$c" "$@"
   done
@@ -204,10 +213,11 @@ run_all() {
   local big=@/big.bin pass c
   for ((pass = 1; pass <= repeat; pass++)); do
     echo "Pass $pass of $repeat"
+    rotate_columns "$pass"
     run "seq write 1 MiB + fsync" MB/s write "$big" "$size_mb" 1024
     # The warm read follows its own cold read at once: the next column's drop_caches would
     # empty the page cache it is about.
-    for c in "${columns[@]}"; do
+    for c in "${order[@]}"; do
       drop_caches
       measure "seq read cold 1 MiB" MB/s "$c" read "$big" 1024
       measure "seq read warm 1 MiB" MB/s "$c" read "$big" 1024
@@ -285,7 +295,7 @@ main() {
     echo
     table cpu
     echo
-    echo "Every pass, in order:"
+    echo "Every pass, in order (each pass starts one column further on):"
     echo
     local row c
     for row in "${rows[@]}"; do

@@ -148,6 +148,15 @@ TEST_F(CiphertextTest, MarkerNeverReachesTheBackingDirectory) {
   const std::string value = "value-" + m;
   MV_ASSERT_SYS(::setxattr(M(m).c_str(), ("user." + m).c_str(), value.data(), value.size(), 0));
   MV_ASSERT_SYS(::setxattr(M(dir).c_str(), "user.plain", value.data(), value.size(), 0));
+  {
+    // The scanner itself must see the marker everywhere in the plaintext view.
+    BackingScanner plain_view(Needles(m));
+    plain_view.ScanTree(M(""));
+    std::set<std::string> kinds;
+    for (const Finding& f : plain_view.findings())
+      kinds.insert(f.where.substr(0, f.where.find(' ')));
+    EXPECT_EQ(kinds, (std::set<std::string>{"content", "link", "name", "xattr"}));
+  }
   ASSERT_TRUE(Unmount());
 
   auto needles = Needles(m);

@@ -202,6 +202,24 @@ TEST_F(CliErrorsTest, KeygenMakes0600FilesAndRefusesToOverwrite) {
   EXPECT_EQ(ReadFile(T("not-a-key")), std::optional<std::string>("something else"));
 }
 
+TEST_F(CliErrorsTest, MalformedKeyfile) {
+  ASSERT_EQ(WriteFile(T("short-key"), std::string(31, 'k'), 0600), 0);
+  EXPECT_TRUE(FailedCleanly(MountCli(backing(), mountpoint(), T("short-key"))));
+  ASSERT_EQ(WriteFile(T("long-key"), std::string(64, 'k'), 0600), 0);
+  EXPECT_TRUE(FailedCleanly(MountCli(backing(), mountpoint(), T("long-key"))));
+  EXPECT_FALSE(IsMountPoint(mountpoint()));
+}
+
+TEST_F(CliErrorsTest, UmountLeavesOtherFilesystemsAlone) {
+  const std::string tmpfs = T("tmpfs");
+  MV_ASSERT_SYS(::mkdir(tmpfs.c_str(), 0755));
+  const CliResult mount = RunCommand({"mount", "-t", "tmpfs", "none", tmpfs});
+  if (!mount.ok()) GTEST_SKIP() << "cannot mount a tmpfs here: " << mount.Describe();
+  EXPECT_TRUE(FailedCleanly(RunCli({"umount", tmpfs})));
+  EXPECT_TRUE(IsMountPoint(tmpfs)) << "modelvault umount unmounted a tmpfs";
+  RunCommand({"umount", tmpfs});
+}
+
 TEST_F(CliErrorsTest, UmountOfSomethingNotMounted) {
   EXPECT_TRUE(FailedCleanly(RunCli({"umount", mountpoint()})));
   EXPECT_TRUE(FailedCleanly(RunCli({"umount", T("no-such-dir")})));

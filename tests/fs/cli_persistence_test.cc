@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "tests/fs/fs_test_util.h"
 #include "tests/fs/mount_fixture.h"
@@ -68,6 +69,26 @@ TEST_F(CliPersistenceTest, UmountOfABusyMountFailsAndKeepsItWorking) {
   EXPECT_TRUE(FileHolds(M("f"), "busy"));
   MV_ASSERT_SYS(fd.Reset());
   ASSERT_TRUE(Unmount());
+}
+
+TEST_F(CliPersistenceTest, ReadOnlyMountLeavesTheStoreUntouched) {
+  MV_ASSERT_SYS(::mkdir(M("d").c_str(), 0755));
+  ASSERT_EQ(WriteFile(M("d/f"), PatternBytes(1, 100000)), 0);
+  MV_ASSERT_SYS(::setxattr(M("d/f").c_str(), "user.k", "v", 1, 0));
+  MV_ASSERT_SYS(::symlink("d/f", M("l").c_str()));
+  ASSERT_TRUE(Unmount());
+  const std::string before = SnapshotTree(backing(), /*mtimes=*/true);
+  ASSERT_TRUE(Mount({"--read-only"}));
+  EXPECT_TRUE(FileHolds(M("l"), PatternBytes(1, 100000)));
+  EXPECT_EQ(ListDir(M("d")), std::vector<std::string>{"f"});
+  char value[4];
+  EXPECT_EQ(::getxattr(M("d/f").c_str(), "user.k", value, sizeof value), 1);
+  MV_EXPECT_ERRNO(::open(M("d/g").c_str(), O_WRONLY | O_CREAT, 0644), EROFS);
+  MV_EXPECT_ERRNO(::truncate(M("d/f").c_str(), 0), EROFS);
+  MV_EXPECT_ERRNO(::setxattr(M("d/f").c_str(), "user.k", "w", 1, 0), EROFS);
+  MV_EXPECT_ERRNO(::rename(M("l").c_str(), M("l2").c_str()), EROFS);
+  ASSERT_TRUE(Unmount());
+  EXPECT_EQ(SnapshotTree(backing(), /*mtimes=*/true), before);
 }
 
 }  // namespace

@@ -192,6 +192,11 @@ std::string DiffRunner::OpReaddir() {
   int m_err = 0, p_err = 0;
   std::vector<std::string> m = ListDir(Mp(rel), &m_err);
   std::vector<std::string> p = ListDir(Pp(rel), &p_err);
+  if (rel.empty()) {  // other runners may share the top level
+    const auto foreign = [&](const std::string& n) { return !n.starts_with(config_.name_prefix); };
+    std::erase_if(m, foreign);
+    std::erase_if(p, foreign);
+  }
   std::sort(m.begin(), m.end());
   std::sort(p.begin(), p.end());
   if (m_err != p_err) return "readdir: mount " + ErrnoName(m_err) + ", plain " + ErrnoName(p_err);

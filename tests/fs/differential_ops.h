@@ -25,6 +25,9 @@ struct DiffConfig {
   int check_every = 300;       // compare the whole tree this often
   int remount_every = 1000;    // close all files and remount this often (if Run() can)
   std::string subdir;          // work below this directory of both roots ("": the roots)
+  // Every name this runner creates starts with this, and at the top level it ignores
+  // names that do not: runners with different prefixes can share one directory.
+  std::string name_prefix;
 };
 
 class DiffRunner {

@@ -74,43 +74,52 @@ INSTANTIATE_TEST_SUITE_P(Seeds, DifferentialTest,
 class DifferentialThreadsTest : public MountFixture {
  protected:
   Options GetOptions() const override { return {.block_size = 4096}; }
+
+  // Two runners on two threads at once, each in `subdir` + its number if `subdir` is set,
+  // else both in the root directory with names of their own.
+  void RunTwoThreads(bool own_directories) {
+    const std::string plain = T("plain");
+    MV_ASSERT_SYS(::mkdir(plain.c_str(), 0755));
+    constexpr int kThreads = 2;
+    std::vector<std::unique_ptr<DiffRunner>> runners;
+    for (int t = 0; t < kThreads; ++t) {
+      DiffConfig config;
+      config.seed = static_cast<uint64_t>(EnvInt("MODELVAULT_DIFF_SEED", 100) + t);
+      config.ops = EnvInt("MODELVAULT_DIFF_OPS", 1500);
+      config.block_size = 4096;
+      config.mmap_ops = t == 1;
+      if (own_directories) {
+        config.subdir = "t" + std::to_string(t);
+        MV_ASSERT_SYS(::mkdir(M(config.subdir).c_str(), 0755));
+        MV_ASSERT_SYS(::mkdir((plain + "/" + config.subdir).c_str(), 0755));
+      } else {
+        config.name_prefix = "t" + std::to_string(t) + "_";
+      }
+      runners.push_back(std::make_unique<DiffRunner>(mountpoint(), plain, config));
+    }
+    std::vector<std::string> reports(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        reports[t] = runners[t]->Run();
+        std::printf("[ INFO     ] thread %d: %s\n", t, runners[t]->Summary().c_str());
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    for (auto& runner : runners) runner->CloseAll();
+    for (const std::string& report : reports) EXPECT_TRUE(report.empty()) << report;
+    if (HasFailure()) return;
+    ASSERT_TRUE(Remount());
+    for (auto& runner : runners) {
+      const std::string after = runner->CheckTree("after a remount");
+      EXPECT_TRUE(after.empty()) << after;
+    }
+  }
 };
 
-TEST_F(DifferentialThreadsTest, TwoThreadsEachOnTheirOwnFiles) {
-  const std::string plain = T("plain");
-  MV_ASSERT_SYS(::mkdir(plain.c_str(), 0755));
-  constexpr int kThreads = 2;
-  std::vector<std::unique_ptr<DiffRunner>> runners;
-  for (int t = 0; t < kThreads; ++t) {
-    const std::string sub = "t" + std::to_string(t);
-    MV_ASSERT_SYS(::mkdir(M(sub).c_str(), 0755));
-    MV_ASSERT_SYS(::mkdir((plain + "/" + sub).c_str(), 0755));
-    DiffConfig config;
-    config.seed = 100 + static_cast<uint64_t>(t);
-    config.ops = EnvInt("MODELVAULT_DIFF_OPS", 1500);
-    config.block_size = 4096;
-    config.mmap_ops = t == 1;
-    config.subdir = sub;
-    runners.push_back(std::make_unique<DiffRunner>(mountpoint(), plain, config));
-  }
-  std::vector<std::string> reports(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      reports[t] = runners[t]->Run();
-      std::printf("[ INFO     ] thread %d: %s\n", t, runners[t]->Summary().c_str());
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  for (auto& runner : runners) runner->CloseAll();
-  for (const std::string& report : reports) EXPECT_TRUE(report.empty()) << report;
-  if (HasFailure()) return;
-  ASSERT_TRUE(Remount());
-  for (auto& runner : runners) {
-    const std::string after = runner->CheckTree("after a remount");
-    EXPECT_TRUE(after.empty()) << after;
-  }
-}
+TEST_F(DifferentialThreadsTest, TwoThreadsEachInTheirOwnDirectory) { RunTwoThreads(true); }
+
+TEST_F(DifferentialThreadsTest, TwoThreadsSharingTheRootDirectory) { RunTwoThreads(false); }
 
 // The harness itself, without FUSE: two plain directories must agree for every seed (so a
 // mismatch on the mount is the mount's), and CompareTrees must see each kind of difference.

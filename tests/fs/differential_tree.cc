@@ -30,12 +30,18 @@ std::string DescribeStat(const struct stat& st) {
 
 class TreeComparer {
  public:
+  explicit TreeComparer(std::string top_prefix) : top_prefix_(std::move(top_prefix)) {}
   void Compare(const std::string& m, const std::string& p, const std::string& rel) {
     int m_err = 0, p_err = 0;
     std::vector<std::string> m_names = ListDir(m, &m_err);
     std::vector<std::string> p_names = ListDir(p, &p_err);
     if (m_err != p_err) {
       Report(rel + ": listing: mount " + ErrnoName(m_err) + ", plain " + ErrnoName(p_err));
+    }
+    if (rel.empty()) {
+      const auto foreign = [&](const std::string& n) { return !n.starts_with(top_prefix_); };
+      std::erase_if(m_names, foreign);
+      std::erase_if(p_names, foreign);
     }
     std::sort(m_names.begin(), m_names.end());
     std::sort(p_names.begin(), p_names.end());
@@ -69,6 +75,7 @@ class TreeComparer {
   void Report(const std::string& what) {
     if (++reported_ <= kMaxReported) out_ << "  " << what << "\n";
   }
+  std::string top_prefix_;
   std::ostringstream out_;
   int reported_ = 0;
 };
@@ -110,8 +117,9 @@ std::string CompareEntries(const std::string& mount_path, const std::string& pla
   return "";
 }
 
-std::string CompareTrees(const std::string& mount_root, const std::string& plain_root) {
-  TreeComparer comparer;
+std::string CompareTrees(const std::string& mount_root, const std::string& plain_root,
+                         const std::string& top_prefix) {
+  TreeComparer comparer(top_prefix);
   comparer.Compare(mount_root, plain_root, "");
   return comparer.result();
 }

@@ -10,8 +10,9 @@
 namespace modelvault::fs::test {
 
 // "" if the trees under `mount_root` and `plain_root` match, else a description of the
-// first few differences.
-std::string CompareTrees(const std::string& mount_root, const std::string& plain_root);
+// first few differences. Only top-level names starting with `top_prefix` are compared.
+std::string CompareTrees(const std::string& mount_root, const std::string& plain_root,
+                         const std::string& top_prefix = "");
 
 // Compares the attributes of one entry the same way ("" if they match). `what` names the
 // entry in the message; `follow` selects stat() over lstat().

@@ -80,7 +80,8 @@ uint64_t Fnv1a(std::string_view data) {
   return h;
 }
 
-void SnapshotDir(const std::string& dir, const std::string& rel, std::vector<std::string>* out) {
+void SnapshotDir(const std::string& dir, const std::string& rel, bool mtimes,
+                 std::vector<std::string>* out) {
   for (const std::string& name : ListDir(dir)) {
     const std::string path = dir + "/" + name;
     const std::string rel_path = rel.empty() ? name : rel + "/" + name;
@@ -109,7 +110,7 @@ void SnapshotDir(const std::string& dir, const std::string& rel, std::vector<std
            << Fnv1a(std::string_view(value, n > 0 ? static_cast<size_t>(n) : 0)) << std::dec;
     }
     out->push_back(line.str());
-    if (S_ISDIR(st->st_mode)) SnapshotDir(path, rel_path, out);
+    if (S_ISDIR(st->st_mode)) SnapshotDir(path, rel_path, mtimes, out);
   }
 }
 
@@ -236,9 +237,9 @@ bool RemoveTree(const std::string& path) {
   return true;
 }
 
-std::string SnapshotTree(const std::string& root) {
+std::string SnapshotTree(const std::string& root, bool mtimes) {
   std::vector<std::string> lines;
-  SnapshotDir(root, "", &lines);
+  SnapshotDir(root, "", mtimes, &lines);
   std::sort(lines.begin(), lines.end());
   std::string out;
   for (const std::string& line : lines) out += line + "\n";

@@ -67,8 +67,9 @@ std::string MakeTempDir(std::string_view prefix);
 bool RemoveTree(const std::string& path);
 
 // Snapshot of a directory tree: every entry's relative path, type, mode, size and content
-// (or link target) hash, one line each, sorted. Equal snapshots mean an unchanged tree.
-std::string SnapshotTree(const std::string& root);
+// (or link target) hash and xattrs, with `mtimes` also its modification time, one line
+// each, sorted. Equal snapshots mean an unchanged tree.
+std::string SnapshotTree(const std::string& root, bool mtimes = false);
 
 class MountFixture : public ::testing::Test {
  protected:

@@ -1,9 +1,10 @@
 // Less common I/O paths through a mounted store, each of which a filesystem that passes
 // calls straight to its backing files would get wrong (ciphertext offsets, ciphertext bytes):
 // concurrent writers inside one block, copy_file_range, sendfile, SEEK_DATA/SEEK_HOLE,
-// O_DIRECT, and fallocate's hole-punching modes.
+// O_DIRECT, fallocate's hole-punching modes; and mmap writes flushed only by unmounting.
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -161,6 +162,25 @@ TEST_P(PosixIoExtraTest, FallocatePunchAndZeroRangeZeroOrRefuse) {
     off += 2 * bs;
   }
   MV_ASSERT_SYS(fd.Reset());
+  ASSERT_TRUE(Remount());
+  EXPECT_TRUE(FileHolds(M("f"), model));
+}
+
+TEST_P(PosixIoExtraTest, MmapWriteWithoutMsyncSurvivesUmount) {
+  // No msync: closing the file and unmounting must still write the dirty pages out.
+  const size_t bs = block_size();
+  std::string model = PatternBytes(6, 3 * bs + 5);
+  ASSERT_EQ(WriteFile(M("f"), model), 0);
+  {
+    Fd fd(::open(M("f").c_str(), O_RDWR));
+    MV_ASSERT_SYS(fd.get());
+    void* map = ::mmap(nullptr, model.size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    ASSERT_NE(map, MAP_FAILED) << ErrnoName(errno);
+    const std::string patch = RandomBytes(7, bs + 10);
+    std::memcpy(static_cast<char*>(map) + bs - 5, patch.data(), patch.size());
+    model.replace(bs - 5, patch.size(), patch);
+    ::munmap(map, model.size());
+  }
   ASSERT_TRUE(Remount());
   EXPECT_TRUE(FileHolds(M("f"), model));
 }

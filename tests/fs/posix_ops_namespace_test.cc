@@ -1,15 +1,13 @@
-// The namespace of a mounted store: mkdir/rmdir, a 3000-entry readdir, every kind of
+// The namespace of a mounted store: mkdir/rmdir, every kind of
 // rename (plain, over a file, across directories, a populated directory, RENAME_NOREPLACE,
 // RENAME_EXCHANGE), 255-byte and odd names, FIFOs. Names are encrypted with the parent
 // directory's ID, so each test also looks at the tree again after a remount.
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -59,80 +57,6 @@ TEST_F(PosixNamespaceTest, MkdirAndRmdir) {
   int err = 0;
   EXPECT_FALSE(Lstat(M("d"), &err).has_value());
   EXPECT_EQ(err, ENOENT);
-}
-
-// Lists `dir` with readdir() and checks every name in `want` comes back exactly once with a
-// d_type that is either DT_UNKNOWN or right, and nothing else but "." and "..".
-void ExpectListing(const std::string& dir, const std::map<std::string, unsigned char>& want) {
-  DIR* d = ::opendir(dir.c_str());
-  ASSERT_NE(d, nullptr) << ErrnoName(errno);
-  std::map<std::string, int> seen;
-  while (true) {
-    errno = 0;
-    const struct dirent* e = ::readdir(d);
-    if (e == nullptr) {
-      EXPECT_EQ(errno, 0) << "readdir: " << ErrnoName(errno);
-      break;
-    }
-    const std::string name = e->d_name;
-    ++seen[name];
-    const auto it = want.find(name);
-    if (it != want.end() && e->d_type != DT_UNKNOWN) {
-      EXPECT_EQ(e->d_type, it->second) << "d_type of " << name;
-    }
-  }
-  ::closedir(d);
-  EXPECT_EQ(seen["."], 1);
-  EXPECT_EQ(seen[".."], 1);
-  seen.erase(".");
-  seen.erase("..");
-  size_t missing = 0, duplicated = 0, unexpected = 0;
-  for (const auto& [name, type] : want) {
-    const auto it = seen.find(name);
-    if (it == seen.end()) {
-      if (++missing <= 5) ADD_FAILURE() << "readdir of " << dir << " misses " << name;
-    } else if (it->second != 1) {
-      if (++duplicated <= 5) ADD_FAILURE() << name << " returned " << it->second << " times";
-    }
-  }
-  for (const auto& [name, count] : seen) {
-    if (!want.contains(name) && ++unexpected <= 5) ADD_FAILURE() << "unexpected " << name;
-  }
-  EXPECT_EQ(missing + duplicated + unexpected, 0u)
-      << missing << " missing, " << duplicated << " duplicated, " << unexpected << " unexpected";
-}
-
-TEST_F(PosixNamespaceTest, ReaddirOf3000EntriesReturnsEachOnce) {
-  MV_ASSERT_SYS(::mkdir(M("big").c_str(), 0755));
-  std::map<std::string, unsigned char> want;
-  for (int i = 0; i < 3000; ++i) {
-    char name[64];
-    std::snprintf(name, sizeof name, "entry-%04d", i);
-    std::string n = name;
-    if (i % 500 == 7) n += std::string(200, static_cast<char>('a' + i % 26));  // long names
-    if (i % 100 == 3) {
-      MV_ASSERT_SYS(::mkdir(M("big/" + n).c_str(), 0755));
-      want[n] = DT_DIR;
-    } else {
-      Fd fd(::open(M("big/" + n).c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644));
-      MV_ASSERT_SYS(fd.get());
-      want[n] = DT_REG;
-    }
-  }
-  ExpectListing(M("big"), want);
-  ASSERT_TRUE(Remount());
-  ExpectListing(M("big"), want);
-  // Remove every other entry and list again.
-  for (auto it = want.begin(); it != want.end();) {
-    const std::string path = M("big/" + it->first);
-    if (std::hash<std::string>{}(it->first) % 2 == 0) {
-      MV_ASSERT_SYS(it->second == DT_DIR ? ::rmdir(path.c_str()) : ::unlink(path.c_str()));
-      it = want.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  ExpectListing(M("big"), want);
 }
 
 TEST_F(PosixNamespaceTest, RenameSimpleKeepsContentAndInode) {
