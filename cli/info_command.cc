@@ -26,15 +26,10 @@ json SlotSummary(const json& slot) {
 json InfoJson(const std::string& backing, const volume::VolumeHeader& header) {
   json slots = json::array();
   for (const json& slot : header.keyslots) slots.push_back(SlotSummary(slot));
-  return json{{"store", backing},
-              {"format", "modelvault"},
-              {"version", header.version},
-              {"volume_id", crypto::HexEncode(header.volume_id.span())},
-              {"cipher", header.cipher},
-              {"name_cipher", header.name_cipher},
-              {"block_size", header.block_size},
-              {"created", header.created},
-              {"keyslots", slots}};
+  json info = header.ToJson();
+  info["store"] = backing;
+  info["keyslots"] = slots;  // summaries only: never salts, nonces or wrapped keys
+  return info;
 }
 
 // A field as text, "-" if the slot lacks it.

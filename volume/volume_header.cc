@@ -154,17 +154,6 @@ Status ParseBody(const FieldReader& reader, const json& doc, const std::string& 
   return Status::Ok();
 }
 
-json Body(const VolumeHeader& header) {
-  return json{{"format", kFormatName},
-              {"version", header.version},
-              {"volume_id", crypto::HexEncode(header.volume_id.span())},
-              {"cipher", header.cipher},
-              {"name_cipher", header.name_cipher},
-              {"block_size", header.block_size},
-              {"created", header.created},
-              {"keyslots", header.keyslots}};
-}
-
 }  // namespace
 
 Result<VolumeHeader> VolumeHeader::Parse(std::string_view text, const std::string& path) {
@@ -192,10 +181,21 @@ Result<VolumeHeader> VolumeHeader::Parse(std::string_view text, const std::strin
   return header;
 }
 
-std::string VolumeHeader::CanonicalBody() const { return Dump(Body(*this), -1); }
+json VolumeHeader::ToJson() const {
+  return json{{"format", kFormatName},
+              {"version", version},
+              {"volume_id", crypto::HexEncode(volume_id.span())},
+              {"cipher", cipher},
+              {"name_cipher", name_cipher},
+              {"block_size", block_size},
+              {"created", created},
+              {"keyslots", keyslots}};
+}
+
+std::string VolumeHeader::CanonicalBody() const { return Dump(ToJson(), -1); }
 
 std::string VolumeHeader::Serialize() const {
-  json doc = Body(*this);
+  json doc = ToJson();
   doc["mac"] = mac;
   return Dump(doc, 2) + "\n";
 }

@@ -6,11 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/result.h"
 #include "volume/content_layout.h"
@@ -40,6 +39,8 @@ struct VolumeHeader {
   static Result<VolumeHeader> Parse(std::string_view text, const std::string& path);
   // Compact JSON with sorted keys and without "mac": exactly the bytes the MAC covers.
   std::string CanonicalBody() const;
+  // Every field but "mac", keyslots included.
+  nlohmann::json ToJson() const;
   // The file's contents: indented JSON including "mac".
   std::string Serialize() const;
   // Sets `mac` for the current contents.
@@ -58,7 +59,6 @@ Status WriteVolumeHeader(const std::string& backing_dir, const VolumeHeader& hea
 // Makes `backing_dir` (created if missing; it must be empty otherwise) a store: the root
 // directory ID, the lock file, and the header (sealed here). Leaves the directory as it was
 // found if any step fails.
-Status InitializeStore(const std::string& backing_dir, VolumeHeader header,
-                       const VolumeKeys& keys);
+Status InitializeStore(const std::string& backing_dir, VolumeHeader header, const VolumeKeys& keys);
 
 }  // namespace modelvault::volume
