@@ -6,7 +6,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 namespace modelvault {
 namespace {
@@ -16,18 +18,71 @@ size_t PageSize() {
   return page;
 }
 
+struct Mapping {
+  uint8_t* data;
+  bool locked;
+};
+
+// Anonymous pages of their own, so that locking and MADV_DONTDUMP apply to secrets alone and
+// never to neighbouring heap data.
+Mapping MapLocked(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) std::abort();
+  bool locked = mlock(p, bytes) == 0;
+  (void)madvise(p, bytes, MADV_DONTDUMP);
+  return {static_cast<uint8_t*>(p), locked};
+}
+
+// Keys are small and a daemon derives one per open file, so small secrets share locked
+// pages in fixed slots instead of costing a map, lock, unlock and unmap each. Slots are
+// wiped when freed; the pages stay mapped for reuse.
+class SmallSecretArena {
+ public:
+  static constexpr size_t kSlotSize = 64;
+  static constexpr size_t kRegionSize = 64 * 1024;
+
+  Mapping Allocate() {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) Grow();
+    Mapping slot = free_.back();
+    free_.pop_back();
+    return slot;
+  }
+  void Free(uint8_t* data, bool locked) {
+    OPENSSL_cleanse(data, kSlotSize);
+    std::lock_guard lock(mu_);
+    free_.push_back({data, locked});
+  }
+
+ private:
+  void Grow() {
+    Mapping region = MapLocked(kRegionSize);
+    for (size_t off = 0; off < kRegionSize; off += kSlotSize) {
+      free_.push_back({region.data + off, region.locked});
+    }
+  }
+  std::mutex mu_;
+  std::vector<Mapping> free_;  // guarded by mu_
+};
+
+SmallSecretArena& Arena() {
+  static auto* arena = new SmallSecretArena();  // never destroyed: secrets may outlive main
+  return *arena;
+}
+
 }  // namespace
 
-// Secrets get whole anonymous pages of their own so that locking and MADV_DONTDUMP apply
-// to them alone and never to neighbouring heap data.
 SecretBytes::SecretBytes(size_t size) : size_(size) {
   if (size == 0) return;
-  mapped_ = (size + PageSize() - 1) / PageSize() * PageSize();
-  void* p = mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) std::abort();
-  data_ = static_cast<uint8_t*>(p);
-  locked_ = mlock(data_, mapped_) == 0;
-  (void)madvise(data_, mapped_, MADV_DONTDUMP);
+  Mapping m;
+  if (size <= SmallSecretArena::kSlotSize) {
+    m = Arena().Allocate();
+  } else {
+    mapped_ = (size + PageSize() - 1) / PageSize() * PageSize();
+    m = MapLocked(mapped_);
+  }
+  data_ = m.data;
+  locked_ = m.locked;
 }
 
 SecretBytes SecretBytes::CopyOf(std::span<const uint8_t> bytes) {
@@ -57,9 +112,13 @@ SecretBytes::~SecretBytes() { Free(); }
 
 void SecretBytes::Free() {
   if (data_ == nullptr) return;
-  OPENSSL_cleanse(data_, mapped_);
-  if (locked_) munlock(data_, mapped_);
-  munmap(data_, mapped_);
+  if (mapped_ == 0) {
+    Arena().Free(data_, locked_);
+  } else {
+    OPENSSL_cleanse(data_, mapped_);
+    if (locked_) munlock(data_, mapped_);
+    munmap(data_, mapped_);
+  }
   data_ = nullptr;
   size_ = mapped_ = 0;
   locked_ = false;

@@ -1,4 +1,4 @@
-// SecretBytes: a fixed-size buffer for key material. Its pages are locked in memory
+// SecretBytes: a fixed-size buffer for key material. Its memory is locked
 // (mlock, best effort: IsLocked() reports whether it succeeded) and excluded from core
 // dumps; the bytes are wiped with a cleanse that the compiler cannot drop when the buffer
 // is freed or moved from. Move-only, never printable, compared in constant time.
@@ -42,7 +42,7 @@ class SecretBytes {
   void Free();
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
-  size_t mapped_ = 0;
+  size_t mapped_ = 0;  // 0 for a slot of the shared small-secret pages
   bool locked_ = false;
 };
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Compares modelvault with the plain backing disk, a plaintext FUSE passthrough (bindfs) and
 # gocryptfs, in one run on one machine, and prints a Markdown table (docs/PERFORMANCE.md).
-# Needs root (FUSE mounts, drop_caches). Every number is one bench/fsbench run: one timed
-# loop, see the top of bench/fsbench.cc.
+# Needs root (FUSE mounts, drop_caches). Each measurement is one bench/fsbench run, one timed
+# loop (see the top of bench/fsbench.cc); the table shows the best of BENCH_REPEAT passes and,
+# apart, the least CPU time (fsbench plus the FUSE daemon) each workload took, which a busy
+# machine disturbs far less than the wall-clock rates.
 #
 # Environment (all optional):
 #   BENCH_SIZE_MB          size of the big file in MiB (default 2048; 256 for a quick run)
@@ -118,6 +120,16 @@ cpu_of() {  # PID
     "/proc/$1/stat"
 }
 
+# Mounts left behind by a run that was killed outright (no trap runs on SIGKILL).
+unmount_stale() {
+  local target
+  while read -r target; do
+    case $target in
+      "$work"/mnt/*) fusermount3 -u "$target" 2>/dev/null || umount -l "$target" ;;
+    esac
+  done < <(findmnt -rn -o TARGET)
+}
+
 mount_all() {
   mkdir -p "$work/plain" "$work/mnt" "$work/back" "$work/keys"
   add_column plain "$work/plain" plain
@@ -170,7 +182,7 @@ measure() {
   shift 3
   [ -n "${unit_of[$row]:-}" ] || rows+=("$row")
   unit_of[$row]=$unit
-  local args=("${@//@/${dir_of[$c]}}")
+  local args=("${@//@/"${dir_of[$c]}"}")
   before=$(cpu_of "${daemon_of[$c]:-}")
   line=$($nice "$FSBENCH" "${args[@]}" 2>>"$work/fsbench.log") ||
     die "fsbench ${args[*]} failed on $c (see $work/fsbench.log)"
@@ -279,6 +291,8 @@ main() {
   trap cleanup EXIT
   trap 'exit 130' INT TERM
   : >"$work/fsbench.log"
+  unmount_stale
+  rm -rf "${work:?}/plain" "${work:?}/mnt" "${work:?}/back" "${work:?}/keys"
   load_start=$(cut -d' ' -f1-3 /proc/loadavg)
   mount_all
   echo "Measuring ${columns[*]} with a $size_mb MiB file (log: $work/fsbench.log)"

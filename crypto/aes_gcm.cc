@@ -27,10 +27,12 @@ const EVP_CIPHER* Aes256Gcm() {
 }
 }  // namespace internal
 
-Result<AesGcm> AesGcm::New(std::span<const uint8_t> key) {
+Result<AesGcm> AesGcm::New(std::span<const uint8_t> key) { return New(SecretBytes::CopyOf(key)); }
+
+Result<AesGcm> AesGcm::New(SecretBytes key) {
   if (key.size() != kKeySize) return Status::InvalidArgument("AES-256-GCM key must be 32 bytes");
   if (internal::Aes256Gcm() == nullptr) return OpenSslError("AES-256-GCM is unavailable");
-  return AesGcm(SecretBytes::CopyOf(key));
+  return AesGcm(std::move(key));
 }
 
 Status AesGcm::Seal(std::span<uint8_t> out_cipher, std::span<uint8_t> out_tag,

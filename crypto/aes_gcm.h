@@ -22,6 +22,8 @@ class AesGcm {
   static constexpr size_t kTagSize = 16;
 
   static Result<AesGcm> New(std::span<const uint8_t> key);
+  // Takes ownership of `key` instead of copying it.
+  static Result<AesGcm> New(SecretBytes key);
 
   // Encrypts `plain` into `out_cipher` (same size) and writes the tag to `out_tag`.
   Status Seal(std::span<uint8_t> out_cipher, std::span<uint8_t> out_tag,

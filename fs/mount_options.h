@@ -18,6 +18,9 @@ struct MountOptions {
   // How long the kernel may cache names and attributes, in seconds.
   double entry_timeout = 1.0;
   double attr_timeout = 1.0;
+  // Kernel readahead for the mount, in KiB; 0 keeps the kernel's default (128). Readahead
+  // sets the size of the read requests a sequential reader causes.
+  int readahead_kb = 1024;
   // Let the kernel cache writes (read-write mounts only).
   bool writeback_cache = true;
 };

@@ -1,9 +1,13 @@
 #include "fs/serve.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/log.h"
@@ -35,6 +39,22 @@ std::string MountOptionString(const std::string& backing, const MountOptions& op
   return o;
 }
 
+// Raises the mount's readahead so sequential reads reach the daemon as 1 MiB requests: fewer
+// round trips, and each request decrypts many blocks at once. Runs beside the session loop:
+// stat() of the mountpoint returns only once the kernel has processed INIT, which would
+// otherwise reset the value.
+void TuneReadahead(const std::string& mountpoint, int kb) {
+  struct stat st;
+  if (kb <= 0 || stat(mountpoint.c_str(), &st) != 0) return;
+  std::string path = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                     std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  std::string value = std::to_string(kb);
+  if (!fd.valid() || write(fd.get(), value.data(), value.size()) < 0) {
+    LogDebug("cannot set readahead through " + path);
+  }
+}
+
 }  // namespace
 
 Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& options,
@@ -59,6 +79,7 @@ Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& op
     return Status::IOError("cannot mount at " + options.mountpoint);
   }
   on_mounted();
+  std::thread tuner(TuneReadahead, options.mountpoint, options.readahead_kb);
 
   std::unique_ptr<fuse_loop_config, LoopConfigDeleter> cfg(fuse_loop_cfg_create());
   fuse_loop_cfg_set_clone_fd(cfg.get(), 1);
@@ -67,6 +88,7 @@ Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& op
   }
   int rc = fuse_session_loop_mt(se.get(), cfg.get());
   fuse_session_unmount(se.get());
+  tuner.join();
   fuse_remove_signal_handlers(se.get());
   se.reset();  // runs OnDestroy, which syncs the backing filesystem
   if (rc < 0) return Status::FromErrno(-rc, "serving " + options.mountpoint);

@@ -127,11 +127,10 @@ Result<uint64_t> FileContent::Size(int fd) const {
 // Reads the stored blocks [first, first + count) in one pread and decrypts the plaintext
 // range [skip, skip + out.size()) of them into `out`. Whole blocks are decrypted in place;
 // only a partially wanted block goes through a scratch buffer.
-Status FileContent::ReadBlocks(int fd, uint64_t first, uint64_t count, uint64_t skip,
-                               std::span<uint8_t> out) const {
+Status FileContent::ReadBlocks(int fd, uint64_t backing, uint64_t first, uint64_t count,
+                               uint64_t skip, std::span<uint8_t> out) const {
   const uint64_t sbs = layout_.stored_block_size();
   const uint64_t bs = layout_.block_size();
-  MV_ASSIGN_OR_RETURN(uint64_t backing, BackingSize(fd, name_));
   uint64_t start = layout_.BlockOffset(first);
   uint64_t want = std::min(count * sbs, backing > start ? backing - start : 0);
   auto cipher = Sized(CipherScratch(), want);
@@ -175,7 +174,8 @@ Result<size_t> FileContent::Read(int fd, std::span<uint8_t> out, uint64_t offset
   uint64_t n = std::min<uint64_t>(out.size(), size - offset);
   uint64_t first = offset / bs;
   uint64_t last = (offset + n - 1) / bs;
-  MV_RETURN_IF_ERROR(ReadBlocks(fd, first, last - first + 1, offset - first * bs, out.first(n)));
+  MV_RETURN_IF_ERROR(
+      ReadBlocks(fd, backing, first, last - first + 1, offset - first * bs, out.first(n)));
   if (offset + n == size && !layout_.TailIsValid(backing)) {
     return Corrupt(last + 1, "is cut short (the file ends inside a block)");
   }
@@ -208,17 +208,18 @@ Status FileContent::WriteAt(int fd, std::span<const uint8_t> in, uint64_t offset
   uint64_t last = (end - 1) / bs;
   uint64_t span_start = first * bs;
   uint64_t span_end = std::min(std::max(end, size), (last + 1) * bs);
+  const uint64_t backing = layout_.BackingSize(size);
   // Not PlainScratch(): ReadBlocks() uses that for the partial blocks it merges from.
   thread_local std::vector<uint8_t> merged;
   auto buf = Sized(merged, span_end - span_start);
   if (offset > span_start) {
     uint64_t len = std::min(size, span_start + bs) - span_start;
-    MV_RETURN_IF_ERROR(ReadBlocks(fd, first, 1, 0, buf.first(len)));
+    MV_RETURN_IF_ERROR(ReadBlocks(fd, backing, first, 1, 0, buf.first(len)));
   }
   uint64_t last_start = last * bs;
   if (end < span_end && (last != first || offset == span_start)) {
-    MV_RETURN_IF_ERROR(
-        ReadBlocks(fd, last, 1, 0, buf.subspan(last_start - span_start, span_end - last_start)));
+    MV_RETURN_IF_ERROR(ReadBlocks(fd, backing, last, 1, 0,
+                                  buf.subspan(last_start - span_start, span_end - last_start)));
   }
   std::memcpy(buf.data() + (offset - span_start), in.data(), in.size());
   return WriteBlocks(fd, first, buf);
@@ -277,7 +278,7 @@ Status FileContent::Truncate(int fd, uint64_t new_size) {
     uint64_t keep = new_size - last * bs;
     thread_local std::vector<uint8_t> block;
     auto buf = Sized(block, keep);
-    MV_RETURN_IF_ERROR(ReadBlocks(fd, last, 1, 0, buf));
+    MV_RETURN_IF_ERROR(ReadBlocks(fd, backing, last, 1, 0, buf));
     MV_RETURN_IF_ERROR(WriteBlocks(fd, last, buf));
   }
   if (ftruncate(fd, static_cast<off_t>(layout_.BackingSize(new_size))) != 0) {

@@ -53,7 +53,8 @@ class FileContent {
   FileContent(std::shared_ptr<const VolumeKeys> keys, ContentLayout layout, std::string name)
       : keys_(std::move(keys)), layout_(layout), name_(std::move(name)) {}
   Status EnsureHeader(int fd);
-  Status ReadBlocks(int fd, uint64_t first, uint64_t count, uint64_t skip,
+  // `backing` is the backing file's size, which the caller has just looked up.
+  Status ReadBlocks(int fd, uint64_t backing, uint64_t first, uint64_t count, uint64_t skip,
                     std::span<uint8_t> out) const;
   Status WriteBlocks(int fd, uint64_t first, std::span<const uint8_t> plain);
   Status WriteAt(int fd, std::span<const uint8_t> in, uint64_t offset, uint64_t size);

@@ -48,7 +48,7 @@ Result<crypto::AesGcm> VolumeKeys::ContentCipher(const FileId& file_id) const {
   std::vector<uint8_t> info(kContentLabel.begin(), kContentLabel.end());
   info.insert(info.end(), file_id.bytes.begin(), file_id.bytes.end());
   MV_ASSIGN_OR_RETURN(SecretBytes key, Subkey(master_, info, crypto::AesGcm::kKeySize));
-  return crypto::AesGcm::New(key.span());
+  return crypto::AesGcm::New(std::move(key));
 }
 
 Result<crypto::Digest> VolumeKeys::HeaderMac(std::span<const uint8_t> data) const {
