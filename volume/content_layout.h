@@ -17,7 +17,7 @@ inline constexpr uint64_t kTagSize = 16;
 inline constexpr uint64_t kBlockOverhead = kNonceSize + kTagSize;
 inline constexpr uint32_t kMinBlockSize = 4096;
 inline constexpr uint32_t kMaxBlockSize = 1u << 20;
-inline constexpr uint32_t kDefaultBlockSize = 65536;
+inline constexpr uint32_t kDefaultBlockSize = 16384;  // chosen by benchmark: docs/PERFORMANCE.md
 
 // A block size is valid if it is a power of two within [kMinBlockSize, kMaxBlockSize].
 bool IsValidBlockSize(uint64_t block_size);

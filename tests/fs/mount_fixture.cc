@@ -24,7 +24,7 @@
 namespace modelvault::fs::test {
 namespace {
 
-constexpr uint32_t kSpecDefaultBlockSize = 65536;
+constexpr uint32_t kSpecDefaultBlockSize = 16384;
 
 std::string ReadMemfd(int fd) {
   std::string out;
