@@ -4,6 +4,9 @@
 // Inodes are keyed by the backing (st_dev, st_ino): two hard links share one Inode, and with
 // it one content lock and one FileContent.
 //
+// The O_PATH descriptor pins the backing inode, so its number cannot be reused for another
+// object while the Inode exists; the (st_dev, st_ino) key stays unambiguous.
+//
 // Lifetime follows the kernel's lookup count: Lookup() adds one, Forget() subtracts, and an
 // Inode is destroyed when its count reaches zero. The fuse_ino_t handed to the kernel is the
 // Inode's address (FUSE_ROOT_ID maps to the root).

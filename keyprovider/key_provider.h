@@ -11,9 +11,8 @@
 #pragma once
 
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "base/result.h"
 #include "base/secret_bytes.h"
