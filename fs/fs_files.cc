@@ -104,12 +104,14 @@ Result<std::pair<fuse_entry_param, std::unique_ptr<FileHandle>>> Filesystem::DoC
 Result<size_t> Filesystem::DoRead(Inode* inode, FileHandle* fh, std::span<uint8_t> out,
                                   off_t offset) {
   std::shared_lock lock(inode->content_mu);
+  if (!inode->content) return Status::FromErrno(EBADF, "read");
   return inode->content->Read(fh->fd.get(), out, static_cast<uint64_t>(offset));
 }
 
 Result<size_t> Filesystem::DoWrite(Inode* inode, FileHandle* fh, std::span<const uint8_t> in,
                                    off_t offset) {
   std::unique_lock lock(inode->content_mu);
+  if (!inode->content) return Status::FromErrno(EBADF, "write");
   uint64_t at = static_cast<uint64_t>(offset);
   // With the writeback cache the kernel tracks the end of file and sends appends (in any
   // order) at their real offsets; only without it must the daemon place them.
@@ -146,6 +148,7 @@ Status Filesystem::DoFallocate(Inode* inode, FileHandle* fh, int mode, off_t off
   if (offset < 0 || length <= 0) return Status::FromErrno(EINVAL, "fallocate");
   uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(length);
   std::unique_lock lock(inode->content_mu);
+  if (!inode->content) return Status::FromErrno(EBADF, "fallocate");
   MV_ASSIGN_OR_RETURN(uint64_t size, inode->content->Size(fh->fd.get()));
   if (end <= size) return Status::Ok();
   if (mode & FALLOC_FL_KEEP_SIZE) {
