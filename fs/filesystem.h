@@ -25,6 +25,8 @@ namespace modelvault::fs {
 struct Caller {
   uid_t uid = 0;
   gid_t gid = 0;
+  fuse_req_t req = nullptr;  // for the supplementary groups, looked up only when needed
+  bool InGroup(gid_t group) const;
 };
 
 // An open regular file: its own read-write descriptor of the backing file.
@@ -100,8 +102,8 @@ class Filesystem {
   Result<struct stat> StatFd(int fd);
   Result<std::string> ReadlinkFd(int fd);
   Status TranslateStat(struct stat* st, int fd);
-  Status ChownNew(int dirfd, const std::string& backing, const Caller& caller, Inode* parent,
-                  bool is_dir);
+  Status SetOwner(int dirfd, const std::string& backing, const Caller& caller, Inode* parent,
+                  mode_t mode);
   Status LoadContent(Inode* inode, int fd);
   Result<UniqueFd> OpenBacking(Inode* inode, int flags);
   Status Truncate(Inode* inode, FileHandle* fh, off_t size);

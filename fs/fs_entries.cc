@@ -116,8 +116,12 @@ Result<fuse_entry_param> Filesystem::DoLookup(Inode* parent, std::string_view na
 
 Result<struct stat> Filesystem::DoGetattr(Inode* inode) { return StatFd(inode->fd.get()); }
 
-Status Filesystem::ChownNew(int dirfd, const std::string& backing, const Caller& caller,
-                            Inode* parent, bool is_dir) {
+// Gives a new object to its creator, as a local filesystem would: the caller's uid, the
+// caller's gid or the parent's where the parent is setgid. chown(2) clears the set-id bits
+// of what it changes, so the requested ones are put back; like the kernel's
+// inode_init_owner(), a new file keeps setgid only if its creator belongs to its group.
+Status Filesystem::SetOwner(int dirfd, const std::string& backing, const Caller& caller,
+                            Inode* parent, mode_t mode) {
   if (geteuid() != 0) return Status::Ok();  // an unprivileged daemon owns what it creates
   struct stat pst;
   if (fstatat(parent->fd.get(), "", &pst, AT_EMPTY_PATH) != 0) return Errno("stat parent");
@@ -126,13 +130,15 @@ Status Filesystem::ChownNew(int dirfd, const std::string& backing, const Caller&
   if (fchownat(dirfd, backing.c_str(), caller.uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
     return Errno("chown");
   }
-  if (inherit && is_dir) {
-    struct stat st;
-    if (fstatat(dirfd, backing.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-        fchmodat(dirfd, backing.c_str(), (st.st_mode & 07777) | S_ISGID, 0) != 0) {
-      return Errno("chmod");
-    }
+  if (S_ISLNK(mode)) return Status::Ok();
+  mode_t want = mode & 07777;
+  if (S_ISDIR(mode)) {
+    want = (want & 01777) | (inherit ? S_ISGID : 0);
+  } else if ((want & S_ISGID) && caller.uid != 0 && !caller.InGroup(gid)) {
+    want &= ~S_ISGID;
   }
+  if ((want & (S_ISUID | S_ISGID)) == 0) return Status::Ok();
+  if (fchmodat(dirfd, backing.c_str(), want, 0) != 0) return Errno("chmod");
   return Status::Ok();
 }
 
@@ -145,7 +151,7 @@ Result<fuse_entry_param> Filesystem::DoMknod(Inode* parent, std::string_view nam
   MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
   MV_RETURN_IF_ERROR(PrepareName(parent, enc));
   if (mknodat(parent->fd.get(), enc.backing.c_str(), mode, rdev) != 0) return Errno("mknod");
-  MV_RETURN_IF_ERROR(ChownNew(parent->fd.get(), enc.backing, caller, parent, false));
+  MV_RETURN_IF_ERROR(SetOwner(parent->fd.get(), enc.backing, caller, parent, mode));
   return EntryFor(parent, enc.backing);
 }
 
@@ -162,7 +168,7 @@ Result<fuse_entry_param> Filesystem::DoMkdir(Inode* parent, std::string_view nam
     if (!dfd.valid()) return Errno("mkdir");
     MV_ASSIGN_OR_RETURN(auto id, volume::NewDirId());
     MV_RETURN_IF_ERROR(volume::WriteDirId(dfd.get(), id, BackingPath(dfd.get())));
-    MV_RETURN_IF_ERROR(ChownNew(pfd, tmp, caller, parent, true));
+    MV_RETURN_IF_ERROR(SetOwner(pfd, tmp, caller, parent, S_IFDIR | mode));
     MV_RETURN_IF_ERROR(PrepareName(parent, enc));
     if (renameat2(pfd, tmp.c_str(), pfd, enc.backing.c_str(), RENAME_NOREPLACE) != 0) {
       return Errno("mkdir");
@@ -187,7 +193,7 @@ Result<fuse_entry_param> Filesystem::DoSymlink(std::string_view target, Inode* p
   if (symlinkat(sealed.c_str(), parent->fd.get(), enc.backing.c_str()) != 0) {
     return Errno("symlink");
   }
-  MV_RETURN_IF_ERROR(ChownNew(parent->fd.get(), enc.backing, caller, parent, false));
+  MV_RETURN_IF_ERROR(SetOwner(parent->fd.get(), enc.backing, caller, parent, S_IFLNK));
   return EntryFor(parent, enc.backing);
 }
 

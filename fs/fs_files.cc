@@ -84,7 +84,8 @@ Result<std::pair<fuse_entry_param, std::unique_ptr<FileHandle>>> Filesystem::DoC
   }
   auto content = volume::FileContent::Create(fd.get(), volume_->keys(), volume_->layout(),
                                              BackingPath(fd.get()));
-  Status st = content.ok() ? ChownNew(pfd, enc.backing, caller, parent, false) : content.status();
+  Status st =
+      content.ok() ? SetOwner(pfd, enc.backing, caller, parent, S_IFREG | mode) : content.status();
   if (!st.ok()) {
     unlinkat(pfd, enc.backing.c_str(), 0);
     return st;

@@ -20,7 +20,7 @@ DirHandle* Dh(fuse_file_info* fi) { return reinterpret_cast<DirHandle*>(fi->fh);
 
 Caller CallerOf(fuse_req_t req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  return Caller{ctx->uid, ctx->gid};
+  return Caller{ctx->uid, ctx->gid, req};
 }
 
 void ReplyStatus(fuse_req_t req, const Status& st) { fuse_reply_err(req, st.ToErrno()); }
@@ -250,6 +250,17 @@ void OnRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) noexcept {
 }
 
 }  // namespace
+
+bool Caller::InGroup(gid_t group) const {
+  if (group == gid) return true;
+  if (req == nullptr) return false;
+  gid_t groups[256];
+  int n = fuse_req_getgroups(req, 256, groups);
+  for (int i = 0; i < n && i < 256; ++i) {
+    if (groups[i] == group) return true;
+  }
+  return false;
+}
 
 fuse_lowlevel_ops MakeOps() {
   fuse_lowlevel_ops ops;

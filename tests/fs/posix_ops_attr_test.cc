@@ -41,6 +41,28 @@ TEST_F(PosixAttrTest, ChmodSetsExactMode) {
   EXPECT_EQ(Lstat(M("d"))->st_mode, S_IFDIR | 01777);
 }
 
+TEST_F(PosixAttrTest, NewObjectsKeepTheirSetIdBits) {
+  // The daemon hands each new object to its creator with chown(2), which clears set-id
+  // bits; a local filesystem keeps the ones that were asked for.
+  {
+    Fd fd(::open(M("suid").c_str(), O_CREAT | O_WRONLY, 04755));
+    MV_ASSERT_SYS(fd.get());
+  }
+  {
+    Fd fd(::open(M("sgid").c_str(), O_CREAT | O_WRONLY, 02755));
+    MV_ASSERT_SYS(fd.get());
+  }
+  MV_ASSERT_SYS(::mkfifo(M("fifo").c_str(), 04644));
+  MV_ASSERT_SYS(::mkdir(M("sgdir").c_str(), 0755));
+  MV_ASSERT_SYS(::chmod(M("sgdir").c_str(), 02755));
+  MV_ASSERT_SYS(::mkdir(M("sgdir/child").c_str(), 0755));
+  ASSERT_TRUE(Remount());
+  EXPECT_EQ(Lstat(M("suid"))->st_mode & 07777, 04755u);
+  EXPECT_EQ(Lstat(M("sgid"))->st_mode & 07777, 02755u);
+  EXPECT_EQ(Lstat(M("fifo"))->st_mode & 07777, 04644u);
+  EXPECT_EQ(Lstat(M("sgdir/child"))->st_mode & 07777, 02755u) << "setgid dirs pass it on";
+}
+
 TEST_F(PosixAttrTest, ChownSetsOwnerAndGroup) {
   ASSERT_EQ(WriteFile(M("f"), "x"), 0);
   MV_ASSERT_SYS(::mkdir(M("d").c_str(), 0755));
