@@ -90,11 +90,18 @@ Result<size_t> ReadDir(Filesystem& fs, fuse_req_t req, Inode* inode, DirHandle* 
     std::memset(&e, 0, sizeof(e));
     if (plus && !dots) {
       auto looked = fs.DoLookup(inode, plain);
-      if (!looked.ok()) {
+      if (!looked.ok() && looked.status().ToErrno() == ENOENT) {
         d->offset = entry->d_off;
         continue;  // removed since the listing started
       }
-      e = *looked;
+      if (looked.ok()) {
+        e = *looked;
+      } else {
+        // Listed without attributes (ino 0): the name stays visible, and a stat of it
+        // reports the error.
+        e.attr.st_ino = entry->d_ino;
+        e.attr.st_mode = static_cast<mode_t>(entry->d_type) << 12;
+      }
       entsize =
           fuse_add_direntry_plus(req, buf.data() + used, rem, plain.c_str(), &e, entry->d_off);
     } else {

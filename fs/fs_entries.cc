@@ -82,8 +82,10 @@ Status Filesystem::TranslateStat(struct stat* st, int fd) {
   if (S_ISREG(st->st_mode)) {
     st->st_size = static_cast<off_t>(volume_->layout().PlainSize(st->st_size));
   } else if (S_ISLNK(st->st_mode)) {
-    MV_ASSIGN_OR_RETURN(std::string target, ReadlinkFd(fd));
-    st->st_size = static_cast<off_t>(target.size());
+    // A target that fails authentication keeps its sealed length here; readlink reports
+    // the error, so the link can still be listed and removed.
+    auto target = ReadlinkFd(fd);
+    if (target.ok()) st->st_size = static_cast<off_t>(target->size());
   }
   return Status::Ok();
 }
@@ -151,8 +153,19 @@ Result<fuse_entry_param> Filesystem::DoMknod(Inode* parent, std::string_view nam
   MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
   MV_RETURN_IF_ERROR(PrepareName(parent, enc));
   if (mknodat(parent->fd.get(), enc.backing.c_str(), mode, rdev) != 0) return Errno("mknod");
-  MV_RETURN_IF_ERROR(SetOwner(parent->fd.get(), enc.backing, caller, parent, mode));
-  return EntryFor(parent, enc.backing);
+  return Adopt(parent, enc, SetOwner(parent->fd.get(), enc.backing, caller, parent, mode));
+}
+
+// Finishes the creation of the entry `enc`: on any failure after the backing object was
+// made, the object goes again, so a failed request leaves nothing behind.
+Result<fuse_entry_param> Filesystem::Adopt(Inode* parent, const volume::EncodedName& enc,
+                                           const Status& made) {
+  auto e = made.ok() ? EntryFor(parent, enc.backing) : Result<fuse_entry_param>(made);
+  if (!e.ok()) {
+    unlinkat(parent->fd.get(), enc.backing.c_str(), 0);
+    DropLongName(parent, enc);
+  }
+  return e;
 }
 
 // A directory is built under a temporary name with its ID file inside and then renamed into
@@ -193,8 +206,7 @@ Result<fuse_entry_param> Filesystem::DoSymlink(std::string_view target, Inode* p
   if (symlinkat(sealed.c_str(), parent->fd.get(), enc.backing.c_str()) != 0) {
     return Errno("symlink");
   }
-  MV_RETURN_IF_ERROR(SetOwner(parent->fd.get(), enc.backing, caller, parent, S_IFLNK));
-  return EntryFor(parent, enc.backing);
+  return Adopt(parent, enc, SetOwner(parent->fd.get(), enc.backing, caller, parent, S_IFLNK));
 }
 
 Result<fuse_entry_param> Filesystem::DoLink(Inode* inode, Inode* parent, std::string_view name) {
@@ -203,7 +215,7 @@ Result<fuse_entry_param> Filesystem::DoLink(Inode* inode, Inode* parent, std::st
   if (linkat(inode->fd.get(), "", parent->fd.get(), enc.backing.c_str(), AT_EMPTY_PATH) != 0) {
     return Errno("link");
   }
-  return EntryFor(parent, enc.backing);
+  return Adopt(parent, enc, Status::Ok());
 }
 
 Status Filesystem::DoUnlink(Inode* parent, std::string_view name) {

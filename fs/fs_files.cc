@@ -86,11 +86,7 @@ Result<std::pair<fuse_entry_param, std::unique_ptr<FileHandle>>> Filesystem::DoC
                                              BackingPath(fd.get()));
   Status st =
       content.ok() ? SetOwner(pfd, enc.backing, caller, parent, S_IFREG | mode) : content.status();
-  if (!st.ok()) {
-    unlinkat(pfd, enc.backing.c_str(), 0);
-    return st;
-  }
-  MV_ASSIGN_OR_RETURN(auto e, EntryFor(parent, enc.backing));
+  MV_ASSIGN_OR_RETURN(auto e, Adopt(parent, enc, st));
   Inode* inode = ToInode(e.ino);
   {
     std::unique_lock lock(inode->content_mu);

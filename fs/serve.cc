@@ -1,6 +1,7 @@
 #include "fs/serve.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -63,6 +64,13 @@ Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& op
   MV_ASSIGN_OR_RETURN(auto fs, Filesystem::New(std::move(volume), options));
   // Modes from the kernel are already masked by the caller's umask; ours must not apply.
   umask(0);
+  // Every inode the kernel holds keeps an O_PATH descriptor open here: allow as many as the
+  // hard limit does, not the usual soft limit of 1024.
+  struct rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   std::string opts = MountOptionString(backing, options);
   std::vector<const char*> argv = {"modelvault", "-o", opts.c_str()};
