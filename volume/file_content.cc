@@ -1,5 +1,6 @@
 #include "volume/file_content.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -196,7 +197,16 @@ Status FileContent::WriteBlocks(int fd, uint64_t first, std::span<const uint8_t>
     MV_RETURN_IF_ERROR(cipher_->Seal(slot.subspan(kNonceSize, len), slot.last(kTagSize),
                                      slot.first(kNonceSize), aad, plain.subspan(k * bs, len)));
   }
-  return PwriteFull(fd, out, layout_.BlockOffset(first)).Annotate(name_);
+  uint64_t at = layout_.BlockOffset(first);
+  // Space is reserved before anything is overwritten: running out of it then fails the
+  // request while every stored block is still intact, instead of tearing the re-sealed
+  // last block halfway.
+  if (fallocate(fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(at), static_cast<off_t>(out.size())) !=
+          0 &&
+      errno != EOPNOTSUPP) {
+    return Status::FromErrno(errno, name_);
+  }
+  return PwriteFull(fd, out, at).Annotate(name_);
 }
 
 // Writes `in` at `offset` <= `size` (the current plaintext size). Only the first and last
@@ -246,13 +256,21 @@ Status FileContent::CheckSize(uint64_t size) const {
   return Status::Ok();
 }
 
+// Grows the file with zeros; if that fails part way (say the disk fills up), the file is
+// cut back to its old size so a failed request changes nothing.
+Status FileContent::Grow(int fd, uint64_t from, uint64_t to) {
+  Status st = ZeroFill(fd, from, to);
+  if (!st.ok()) (void)Truncate(fd, from);
+  return st;
+}
+
 Status FileContent::Write(int fd, std::span<const uint8_t> in, uint64_t offset) {
   if (in.empty()) return Status::Ok();
   MV_RETURN_IF_ERROR(CheckSize(offset + in.size()));
   MV_RETURN_IF_ERROR(EnsureHeader(fd));
   MV_ASSIGN_OR_RETURN(uint64_t size, Size(fd));
   if (offset > size) {
-    MV_RETURN_IF_ERROR(ZeroFill(fd, size, offset));
+    MV_RETURN_IF_ERROR(Grow(fd, size, offset));
     size = offset;
   }
   return WriteAt(fd, in, offset, size);
@@ -270,7 +288,7 @@ Status FileContent::Truncate(int fd, uint64_t new_size) {
     return Status::Ok();
   }
   MV_RETURN_IF_ERROR(EnsureHeader(fd));
-  if (new_size > size) return ZeroFill(fd, size, new_size);
+  if (new_size > size) return Grow(fd, size, new_size);
   const uint64_t bs = layout_.block_size();
   if (new_size % bs != 0) {
     // The new last block keeps a prefix of the old one and is sealed again at its new length.

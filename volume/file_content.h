@@ -59,6 +59,7 @@ class FileContent {
   Status WriteBlocks(int fd, uint64_t first, std::span<const uint8_t> plain);
   Status WriteAt(int fd, std::span<const uint8_t> in, uint64_t offset, uint64_t size);
   Status ZeroFill(int fd, uint64_t from, uint64_t to);
+  Status Grow(int fd, uint64_t from, uint64_t to);
   Status CheckSize(uint64_t size) const;
   Status Corrupt(uint64_t block, std::string_view what) const;
 
