@@ -4,8 +4,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "base/file_util.h"
 #include "base/log.h"
@@ -62,14 +64,32 @@ Result<volume::EncodedName> Filesystem::Encode(Inode* parent, std::string_view n
   return volume_->names().Encode(dir_id, name);
 }
 
+// The sidecar of a long name must hold the full sealed name before its entry exists, and
+// survive a crash with it: it is written once, synced, and never rewritten in place (an
+// existing one with other contents is replaced by rename).
 Status Filesystem::PrepareName(Inode* parent, const volume::EncodedName& name) {
   if (!name.is_long()) return Status::Ok();
+  int pfd = parent->fd.get();
   std::string sidecar = volume::NameCodec::LongNameSidecar(name.backing);
-  UniqueFd fd(openat(parent->fd.get(), sidecar.c_str(),
-                     O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0400));
-  if (!fd.valid()) return Errno("writing long-name sidecar");
   auto bytes = std::span(reinterpret_cast<const uint8_t*>(name.sealed.data()), name.sealed.size());
-  return PwriteFull(fd.get(), bytes, 0);
+  UniqueFd existing(openat(pfd, sidecar.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (existing.valid()) {
+    std::vector<uint8_t> have(bytes.size() + 1);
+    auto n = PreadFull(existing.get(), have, 0);
+    if (n.ok() && *n == bytes.size() && std::equal(bytes.begin(), bytes.end(), have.begin())) {
+      return Status::Ok();
+    }
+  }
+  MV_ASSIGN_OR_RETURN(std::string tmp, TempName());
+  UniqueFd fd(openat(pfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400));
+  if (!fd.valid()) return Errno("writing long-name sidecar");
+  Status st = PwriteFull(fd.get(), bytes, 0);
+  if (st.ok() && fsync(fd.get()) != 0) st = Errno("syncing long-name sidecar");
+  if (st.ok() && renameat(pfd, tmp.c_str(), pfd, sidecar.c_str()) != 0) {
+    st = Errno("placing long-name sidecar");
+  }
+  if (!st.ok()) unlinkat(pfd, tmp.c_str(), 0);
+  return st;
 }
 
 void Filesystem::DropLongName(Inode* parent, const volume::EncodedName& name) {
