@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -54,21 +55,35 @@ class SmallSecretArena {
     free_.push_back({data, locked});
   }
 
+  // Locks every region again; returns false if any could not be locked.
+  bool Relock() {
+    std::lock_guard lock(mu_);
+    bool all = true;
+    for (uint8_t* region : regions_) all = mlock(region, kRegionSize) == 0 && all;
+    return all;
+  }
+
  private:
   void Grow() {
     Mapping region = MapLocked(kRegionSize);
+    regions_.push_back(region.data);
     for (size_t off = 0; off < kRegionSize; off += kSlotSize) {
       free_.push_back({region.data + off, region.locked});
     }
   }
   std::mutex mu_;
-  std::vector<Mapping> free_;  // guarded by mu_
+  std::vector<Mapping> free_;      // guarded by mu_
+  std::vector<uint8_t*> regions_;  // guarded by mu_
 };
 
 SmallSecretArena& Arena() {
   static auto* arena = new SmallSecretArena();  // never destroyed: secrets may outlive main
   return *arena;
 }
+
+// Secrets too large for the arena, so that RelockSecretMemory() can find them.
+std::mutex g_large_mu;
+std::map<uint8_t*, size_t> g_large;  // guarded by g_large_mu
 
 }  // namespace
 
@@ -80,6 +95,8 @@ SecretBytes::SecretBytes(size_t size) : size_(size) {
   } else {
     mapped_ = (size + PageSize() - 1) / PageSize() * PageSize();
     m = MapLocked(mapped_);
+    std::lock_guard lock(g_large_mu);
+    g_large[m.data] = mapped_;
   }
   data_ = m.data;
   locked_ = m.locked;
@@ -116,7 +133,11 @@ void SecretBytes::Free() {
     Arena().Free(data_, locked_);
   } else {
     OPENSSL_cleanse(data_, mapped_);
-    if (locked_) munlock(data_, mapped_);
+    {
+      std::lock_guard lock(g_large_mu);
+      g_large.erase(data_);
+    }
+    munlock(data_, mapped_);
     munmap(data_, mapped_);
   }
   data_ = nullptr;
@@ -126,6 +147,13 @@ void SecretBytes::Free() {
 
 bool SecretBytes::Equals(const SecretBytes& other) const {
   return ConstantTimeEquals(span(), other.span());
+}
+
+bool RelockSecretMemory() {
+  bool all = Arena().Relock();
+  std::lock_guard lock(g_large_mu);
+  for (const auto& [data, size] : g_large) all = mlock(data, size) == 0 && all;
+  return all;
 }
 
 void Cleanse(std::span<uint8_t> bytes) {

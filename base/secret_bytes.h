@@ -46,6 +46,10 @@ class SecretBytes {
   bool locked_ = false;
 };
 
+// Locks the memory of every live secret again. Memory locks are not inherited across fork(),
+// so a child that keeps secrets calls this; false if some memory could not be locked.
+bool RelockSecretMemory();
+
 // Wipes `bytes` in a way the optimizer keeps.
 void Cleanse(std::span<uint8_t> bytes);
 // Constant-time comparison of equally sized buffers; false when the sizes differ.

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/log.h"
+#include "base/secret_bytes.h"
 #include "base/unique_fd.h"
 
 #ifndef MCL_ONFAULT
@@ -44,8 +45,11 @@ void HardenDaemon() {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   struct rlimit no_core = {0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
-  if (geteuid() == 0 && mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0) {
-    LogWarning("could not lock the daemon's memory; key material may be swapped out");
+  // Memory locks do not survive fork(): lock everything where allowed (root), and at least
+  // the secrets otherwise.
+  bool locked = geteuid() == 0 && mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == 0;
+  if (!locked && !RelockSecretMemory()) {
+    LogWarning("could not lock the daemon's key memory; key material may be swapped out");
   }
 }
 

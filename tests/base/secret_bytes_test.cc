@@ -148,4 +148,27 @@ TEST(SecretBytesTest, ReportsWhetherItIsLocked) {
 }
 
 }  // namespace
+TEST(SecretBytesTest, SmallAndLargeSecretsCanBeLockedAgain) {
+  // What a forked daemon does: its secrets' memory locks did not come along.
+  SecretBytes small(32);
+  SecretBytes large(10000);
+  small.span()[0] = 1;
+  large.span()[9999] = 2;
+  EXPECT_TRUE(RelockSecretMemory());
+  EXPECT_EQ(small.span()[0], 1);
+  EXPECT_EQ(large.span()[9999], 2);
+}
+
+TEST(SecretBytesTest, FreedSmallSlotsAreReusedWiped) {
+  uint8_t* first = nullptr;
+  {
+    SecretBytes a(32);
+    first = a.data();
+    std::fill(a.span().begin(), a.span().end(), uint8_t{0xAB});
+  }
+  SecretBytes b(32);
+  EXPECT_EQ(b.data(), first);  // the slot came back
+  for (uint8_t byte : b.span()) EXPECT_EQ(byte, 0);
+}
+
 }  // namespace modelvault
