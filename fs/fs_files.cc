@@ -52,8 +52,15 @@ Status Filesystem::LoadContent(Inode* inode, int fd) {
 
 Result<std::unique_ptr<FileHandle>> Filesystem::DoOpen(Inode* inode, int flags) {
   MV_ASSIGN_OR_RETURN(UniqueFd fd, OpenBacking(inode, flags));
-  std::unique_lock lock(inode->content_mu);
-  MV_RETURN_IF_ERROR(LoadContent(inode, fd.get()));
+  bool loaded;
+  {
+    std::shared_lock lock(inode->content_mu);
+    loaded = inode->content != nullptr;
+  }
+  // Opening a loaded file needs no exclusive lock, so it does not wait behind reads.
+  std::unique_lock lock(inode->content_mu, std::defer_lock);
+  if (!loaded || (flags & O_TRUNC)) lock.lock();
+  if (!loaded) MV_RETURN_IF_ERROR(LoadContent(inode, fd.get()));
   // Linux truncates on O_TRUNC whatever the access mode; the kernel checked write permission.
   if (flags & O_TRUNC) {
     MV_RETURN_IF_ERROR(inode->content->Truncate(fd.get(), 0));
