@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Computes the golden values in tests/volume/golden_test.cc from docs/FORMAT.md alone,
+"""Computes the golden values in tests/volume/golden.h from docs/FORMAT.md alone,
 with Python's `cryptography` and `hashlib` rather than modelvault's code, so the C++ tests
 check the implementation against an independent reading of the spec.
 
