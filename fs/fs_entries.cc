@@ -1,11 +1,14 @@
 // Name-space requests: lookup, attributes, creation and removal of entries, renames.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -26,6 +29,22 @@ Result<std::string> TempName() {
   uint8_t bytes[8];
   MV_RETURN_IF_ERROR(crypto::RandomBytes(bytes));
   return ".tmp." + crypto::HexEncode(bytes);
+}
+
+// Each inode the kernel keeps cached holds a descriptor here; running out of them shows up
+// as EMFILE in some unrelated request, so it is said once a minute in the log.
+void WarnDescriptorLimit() {
+  static std::atomic<int64_t> last{0};
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  int64_t before = last.load();
+  if (now - before < 60 || !last.compare_exchange_strong(before, now)) return;
+  struct rlimit files = {};
+  getrlimit(RLIMIT_NOFILE, &files);
+  LogWarning("out of file descriptors (limit " + std::to_string(files.rlim_cur) +
+             "): every inode the kernel caches holds one; raise the daemon's RLIMIT_NOFILE "
+             "(LimitNOFILE= under systemd)");
 }
 
 }  // namespace
@@ -119,7 +138,10 @@ Result<struct stat> Filesystem::StatFd(int fd) {
 
 Result<fuse_entry_param> Filesystem::EntryFor(Inode* parent, const std::string& backing) {
   UniqueFd fd(openat(parent->fd.get(), backing.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) return Errno("lookup");
+  if (!fd.valid()) {
+    if (errno == EMFILE || errno == ENFILE) WarnDescriptorLimit();
+    return Errno("lookup");
+  }
   MV_ASSIGN_OR_RETURN(struct stat st, StatFd(fd.get()));
   fuse_entry_param e;
   std::memset(&e, 0, sizeof(e));

@@ -6,6 +6,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -56,6 +58,25 @@ void TuneReadahead(const std::string& mountpoint, int kb) {
   }
 }
 
+// Every inode the kernel keeps cached holds an O_PATH descriptor open here, so a large tree
+// needs far more than the usual 1024 (or a container's 20000): as many as the system allows
+// a process (fs.nr_open) where the daemon may raise its hard limit, else the hard limit.
+void RaiseDescriptorLimit() {
+  struct rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) return;
+  rlim_t most = files.rlim_max;
+  UniqueFd nr_open(open("/proc/sys/fs/nr_open", O_RDONLY | O_CLOEXEC));
+  char buf[32] = {};
+  if (nr_open.valid() && read(nr_open.get(), buf, sizeof(buf) - 1) > 0) {
+    most = std::max<rlim_t>(most, std::strtoull(buf, nullptr, 10));
+  }
+  struct rlimit want = {most, most};
+  if (setrlimit(RLIMIT_NOFILE, &want) != 0) {
+    want = {files.rlim_max, files.rlim_max};
+    setrlimit(RLIMIT_NOFILE, &want);
+  }
+}
+
 }  // namespace
 
 Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& options,
@@ -64,13 +85,7 @@ Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& op
   MV_ASSIGN_OR_RETURN(auto fs, Filesystem::New(std::move(volume), options));
   // Modes from the kernel are already masked by the caller's umask; ours must not apply.
   umask(0);
-  // Every inode the kernel holds keeps an O_PATH descriptor open here: allow as many as the
-  // hard limit does, not the usual soft limit of 1024.
-  struct rlimit files;
-  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-    files.rlim_cur = files.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &files);
-  }
+  RaiseDescriptorLimit();
 
   std::string opts = MountOptionString(backing, options);
   std::vector<const char*> argv = {"modelvault", "-o", opts.c_str()};
