@@ -29,6 +29,19 @@ struct Caller {
   bool InGroup(gid_t group) const;
 };
 
+// A descriptor of an inode's backing object for the length of one operation: borrowed from
+// the Inode, or opened from its file handle and closed with this object.
+class PathRef {
+ public:
+  explicit PathRef(int borrowed) : fd_(borrowed) {}
+  explicit PathRef(UniqueFd owned) : fd_(owned.get()), owned_(std::move(owned)) {}
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+  UniqueFd owned_;
+};
+
 // An open regular file: its own read-write descriptor of the backing file.
 struct FileHandle {
   UniqueFd fd;
@@ -95,6 +108,12 @@ class Filesystem {
       : volume_(std::move(volume)), options_(std::move(options)) {}
 
   Result<volume::EncodedName> Encode(Inode* parent, std::string_view name);
+  // An O_PATH descriptor of the inode's backing object.
+  Result<PathRef> PathOf(Inode* inode);
+  // The inode's backing object opened with `flags`.
+  Result<UniqueFd> OpenInode(Inode* inode, int flags);
+  // The file handle to keep for a new non-directory inode, or empty to keep `fd` instead.
+  std::vector<unsigned char> HandleFor(int fd, const struct stat& st);
   // Makes the sidecar of a long name exist before the entry is created under it.
   Status PrepareName(Inode* parent, const volume::EncodedName& name);
   void DropLongName(Inode* parent, const volume::EncodedName& name);
@@ -114,10 +133,15 @@ class Filesystem {
   MountOptions options_;
   InodeTable inodes_;
   bool writeback_cache_ = false;
+  // A plain descriptor of the backing root, the mount_fd of open_by_handle_at().
+  UniqueFd mount_fd_;
+  bool use_handles_ = false;
 };
 
 // "/proc/self/fd/N": how a path-taking system call reaches an O_PATH descriptor.
 std::string ProcPath(int fd);
+// The file handle of the object `fd` refers to (a struct file_handle), or empty.
+std::vector<unsigned char> RawHandle(int fd);
 // The backing path `fd` refers to now, for log lines and error messages.
 std::string BackingPath(int fd);
 

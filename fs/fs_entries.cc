@@ -59,8 +59,54 @@ Result<std::unique_ptr<Filesystem>> Filesystem::New(std::unique_ptr<volume::Volu
   struct stat st;
   if (fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, root);
   std::unique_ptr<Filesystem> fs(new Filesystem(std::move(volume), options));
+  fs->mount_fd_.Reset(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fs->mount_fd_.valid()) return Status::FromErrno(errno, root);
+  // Handles need CAP_DAC_READ_SEARCH to be opened; try once with the root itself.
+  auto probe = RawHandle(fd.get());
+  if (!probe.empty()) {
+    UniqueFd opened(open_by_handle_at(fs->mount_fd_.get(),
+                                      reinterpret_cast<struct file_handle*>(probe.data()),
+                                      O_PATH | O_CLOEXEC));
+    fs->use_handles_ = opened.valid();
+  }
   fs->inodes_.SetRoot(std::move(fd), st);
   return fs;
+}
+
+std::vector<unsigned char> Filesystem::HandleFor(int fd, const struct stat& st) {
+  if (S_ISDIR(st.st_mode) || st.st_dev != inodes_.root_dev()) return {};
+  return RawHandle(fd);
+}
+
+std::vector<unsigned char> RawHandle(int fd) {
+  std::vector<unsigned char> buf(sizeof(struct file_handle) + MAX_HANDLE_SZ);
+  auto* fh = reinterpret_cast<struct file_handle*>(buf.data());
+  fh->handle_bytes = MAX_HANDLE_SZ;
+  int mount_id = 0;
+  if (name_to_handle_at(fd, "", fh, &mount_id, AT_EMPTY_PATH) != 0) return {};
+  buf.resize(sizeof(struct file_handle) + fh->handle_bytes);
+  return buf;
+}
+
+Result<PathRef> Filesystem::PathOf(Inode* inode) {
+  if (inode->fd.valid()) return PathRef(inode->fd.get());
+  MV_ASSIGN_OR_RETURN(UniqueFd fd, OpenInode(inode, O_PATH));
+  return PathRef(std::move(fd));
+}
+
+Result<UniqueFd> Filesystem::OpenInode(Inode* inode, int flags) {
+  UniqueFd fd;
+  if (inode->fd.valid()) {
+    fd.Reset(open(ProcPath(inode->fd.get()).c_str(), flags | O_CLOEXEC));
+  } else {
+    auto* fh = reinterpret_cast<struct file_handle*>(inode->handle.data());
+    fd.Reset(open_by_handle_at(mount_fd_.get(), fh, flags | O_CLOEXEC));
+  }
+  if (!fd.valid()) {
+    // A handle of a removed object is stale; to the caller the object is gone.
+    return Status::FromErrno(errno == ESTALE ? ENOENT : errno, "open");
+  }
+  return fd;
 }
 
 Inode* Filesystem::ToInode(fuse_ino_t ino) {
@@ -145,7 +191,8 @@ Result<fuse_entry_param> Filesystem::EntryFor(Inode* parent, const std::string& 
   MV_ASSIGN_OR_RETURN(struct stat st, StatFd(fd.get()));
   fuse_entry_param e;
   std::memset(&e, 0, sizeof(e));
-  Inode* inode = inodes_.Lookup(std::move(fd), st);
+  auto handle = use_handles_ ? HandleFor(fd.get(), st) : std::vector<unsigned char>();
+  Inode* inode = inodes_.Lookup(std::move(fd), std::move(handle), st);
   e.ino = reinterpret_cast<fuse_ino_t>(inode);
   e.attr = st;
   e.attr_timeout = options_.attr_timeout;
@@ -158,7 +205,10 @@ Result<fuse_entry_param> Filesystem::DoLookup(Inode* parent, std::string_view na
   return EntryFor(parent, enc.backing);
 }
 
-Result<struct stat> Filesystem::DoGetattr(Inode* inode) { return StatFd(inode->fd.get()); }
+Result<struct stat> Filesystem::DoGetattr(Inode* inode) {
+  MV_ASSIGN_OR_RETURN(PathRef path, PathOf(inode));
+  return StatFd(path.get());
+}
 
 // Gives a new object to its creator, as a local filesystem would: the caller's uid, the
 // caller's gid or the parent's where the parent is setgid. chown(2) clears the set-id bits
@@ -254,7 +304,8 @@ Result<fuse_entry_param> Filesystem::DoSymlink(std::string_view target, Inode* p
 Result<fuse_entry_param> Filesystem::DoLink(Inode* inode, Inode* parent, std::string_view name) {
   MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
   MV_RETURN_IF_ERROR(PrepareName(parent, enc));
-  if (linkat(inode->fd.get(), "", parent->fd.get(), enc.backing.c_str(), AT_EMPTY_PATH) != 0) {
+  MV_ASSIGN_OR_RETURN(PathRef path, PathOf(inode));
+  if (linkat(path.get(), "", parent->fd.get(), enc.backing.c_str(), AT_EMPTY_PATH) != 0) {
     return Errno("link");
   }
   return Adopt(parent, enc, Status::Ok());
@@ -281,7 +332,10 @@ Result<std::string> Filesystem::ReadlinkFd(int fd) {
   return std::move(target).value();
 }
 
-Result<std::string> Filesystem::DoReadlink(Inode* inode) { return ReadlinkFd(inode->fd.get()); }
+Result<std::string> Filesystem::DoReadlink(Inode* inode) {
+  MV_ASSIGN_OR_RETURN(PathRef path, PathOf(inode));
+  return ReadlinkFd(path.get());
+}
 
 Result<struct statvfs> Filesystem::DoStatfs() {
   struct statvfs sv;

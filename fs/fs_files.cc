@@ -28,12 +28,10 @@ int BackingFlags(int flags, bool read_only) {
 Result<UniqueFd> Filesystem::OpenBacking(Inode* inode, int flags) {
   if (inode->type == S_IFDIR) return Status::FromErrno(EISDIR, "open");
   if (inode->type != S_IFREG) return Status::FromErrno(EINVAL, "open");
-  UniqueFd fd(open(ProcPath(inode->fd.get()).c_str(), BackingFlags(flags, options_.read_only)));
-  if (!fd.valid() && errno == EPERM && (flags & O_NOATIME)) {
-    fd.Reset(open(ProcPath(inode->fd.get()).c_str(),
-                  BackingFlags(flags & ~O_NOATIME, options_.read_only)));
+  auto fd = OpenInode(inode, BackingFlags(flags, options_.read_only));
+  if (!fd.ok() && fd.status().ToErrno() == EPERM && (flags & O_NOATIME)) {
+    return OpenInode(inode, BackingFlags(flags & ~O_NOATIME, options_.read_only));
   }
-  if (!fd.valid()) return Errno("open");
   return fd;
 }
 
@@ -42,8 +40,8 @@ Status Filesystem::LoadContent(Inode* inode, int fd) {
   if (inode->content) return Status::Ok();
   // The header is read through a descriptor of its own with O_NOATIME, so that opening a
   // file without reading it leaves its access time alone, as on a local filesystem.
-  UniqueFd quiet(open(ProcPath(inode->fd.get()).c_str(), O_RDONLY | O_NOATIME | O_CLOEXEC));
-  int header_fd = quiet.valid() ? quiet.get() : fd;
+  auto quiet = OpenInode(inode, O_RDONLY | O_NOATIME);
+  int header_fd = quiet.ok() ? quiet->get() : fd;
   MV_ASSIGN_OR_RETURN(
       inode->content,
       volume::FileContent::Load(header_fd, volume_->keys(), volume_->layout(), BackingPath(fd)));
@@ -168,7 +166,8 @@ Status Filesystem::DoFallocate(Inode* inode, FileHandle* fh, int mode, off_t off
 
 Result<struct stat> Filesystem::DoSetattr(Inode* inode, const struct stat& attr, int to_set,
                                           FileHandle* fh) {
-  int fd = inode->fd.get();
+  MV_ASSIGN_OR_RETURN(PathRef path, PathOf(inode));
+  int fd = path.get();
   if (to_set & FUSE_SET_ATTR_MODE) {
     if (inode->type == S_IFLNK) return Status::FromErrno(EOPNOTSUPP, "chmod");
     if (chmod(ProcPath(fd).c_str(), attr.st_mode & 07777) != 0) return Errno("chmod");

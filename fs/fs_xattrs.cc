@@ -43,8 +43,9 @@ Status Filesystem::DoSetxattr(Inode* inode, std::string_view name, std::span<con
   MV_RETURN_IF_ERROR(volume_->keys()->xattrs().Seal(
       std::span(sealed).subspan(nonce.size(), value.size()),
       std::span(sealed).last(crypto::AesGcm::kTagSize), nonce, crypto::AsBytes(name), value));
-  if (setxattr(ProcPath(inode->fd.get()).c_str(), backing.c_str(), sealed.data(), sealed.size(),
-               flags) != 0) {
+  MV_ASSIGN_OR_RETURN(PathRef ref, PathOf(inode));
+  if (setxattr(ProcPath(ref.get()).c_str(), backing.c_str(), sealed.data(), sealed.size(), flags) !=
+      0) {
     return Errno("setxattr");
   }
   return Status::Ok();
@@ -54,12 +55,13 @@ Result<std::vector<uint8_t>> Filesystem::DoGetxattr(Inode* inode, std::string_vi
   // Other namespaces hold nothing here; ENODATA is what callers probing them expect.
   if (!name.starts_with(kUserPrefix)) return Status::FromErrno(ENODATA, "getxattr");
   MV_ASSIGN_OR_RETURN(std::string backing, XattrName(name));
-  std::string path = ProcPath(inode->fd.get());
+  MV_ASSIGN_OR_RETURN(PathRef ref, PathOf(inode));
+  std::string path = ProcPath(ref.get());
   std::vector<uint8_t> sealed(XATTR_SIZE_MAX);
   ssize_t n = getxattr(path.c_str(), backing.c_str(), sealed.data(), sealed.size());
   if (n < 0) return Errno("getxattr");
   if (static_cast<size_t>(n) < kOverhead) {
-    return Status::Corruption(BackingPath(inode->fd.get()) + ": extended attribute is cut short");
+    return Status::Corruption(BackingPath(ref.get()) + ": extended attribute is cut short");
   }
   std::vector<uint8_t> value(static_cast<size_t>(n) - kOverhead);
   auto in = std::span<const uint8_t>(sealed).first(static_cast<size_t>(n));
@@ -67,14 +69,15 @@ Result<std::vector<uint8_t>> Filesystem::DoGetxattr(Inode* inode, std::string_vi
       value, in.first(crypto::AesGcm::kNonceSize), crypto::AsBytes(name),
       in.subspan(crypto::AesGcm::kNonceSize, value.size()), in.last(crypto::AesGcm::kTagSize));
   if (!st.ok()) {
-    return Status::Corruption(BackingPath(inode->fd.get()) +
+    return Status::Corruption(BackingPath(ref.get()) +
                               ": extended attribute failed authentication");
   }
   return value;
 }
 
 Result<std::string> Filesystem::DoListxattr(Inode* inode) {
-  std::string path = ProcPath(inode->fd.get());
+  MV_ASSIGN_OR_RETURN(PathRef ref, PathOf(inode));
+  std::string path = ProcPath(ref.get());
   ssize_t size = listxattr(path.c_str(), nullptr, 0);
   if (size < 0) return Errno("listxattr");
   std::string names(static_cast<size_t>(size), '\0');
@@ -100,7 +103,8 @@ Result<std::string> Filesystem::DoListxattr(Inode* inode) {
 Status Filesystem::DoRemovexattr(Inode* inode, std::string_view name) {
   if (!name.starts_with(kUserPrefix)) return Status::FromErrno(ENODATA, "removexattr");
   MV_ASSIGN_OR_RETURN(std::string backing, XattrName(name));
-  if (removexattr(ProcPath(inode->fd.get()).c_str(), backing.c_str()) != 0) {
+  MV_ASSIGN_OR_RETURN(PathRef ref, PathOf(inode));
+  if (removexattr(ProcPath(ref.get()).c_str(), backing.c_str()) != 0) {
     return Errno("removexattr");
   }
   return Status::Ok();

@@ -1,11 +1,15 @@
-// Inode and InodeTable: the filesystem's view of backing inodes. Each Inode owns an O_PATH
-// descriptor of its backing file or directory, so operations address backing objects by
-// descriptor, never by path string, and a renamed or unlinked object stays reachable.
-// Inodes are keyed by the backing (st_dev, st_ino): two hard links share one Inode, and with
-// it one content lock and one FileContent.
+// Inode and InodeTable: the filesystem's view of backing inodes. Operations address backing
+// objects through descriptors, never by path string, so a renamed or unlinked object stays
+// reachable. A directory owns an O_PATH descriptor (it is the dirfd of every *at call in
+// it). Other objects own a file handle (name_to_handle_at) where the daemon may open by
+// handle, and a descriptor is opened for each operation: the kernel may cache far more
+// inodes than a process may hold descriptors. Where handles are unavailable every Inode
+// owns a descriptor.
 //
-// The O_PATH descriptor pins the backing inode, so its number cannot be reused for another
-// object while the Inode exists; the (st_dev, st_ino) key stays unambiguous.
+// Inodes are keyed by the backing (st_dev, st_ino): two hard links share one Inode, and
+// with it one content lock and one FileContent. A descriptor pins its inode, so its number
+// cannot be reused while the Inode exists; a handle does not, and a handle that differs
+// from the one on record marks the old Inode as belonging to a removed object.
 //
 // Lifetime follows the kernel's lookup count: Lookup() adds one, Forget() subtracts, and an
 // Inode is destroyed when its count reaches zero. The fuse_ino_t handed to the kernel is the
@@ -28,6 +32,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <utility>
+#include <vector>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
@@ -37,7 +42,8 @@
 namespace modelvault::fs {
 
 struct Inode {
-  UniqueFd fd;  // O_PATH | O_NOFOLLOW
+  UniqueFd fd;                        // O_PATH | O_NOFOLLOW; unset when `handle` is used
+  std::vector<unsigned char> handle;  // a struct file_handle; empty when `fd` is used
   dev_t dev = 0;
   ino_t ino = 0;
   mode_t type = 0;  // S_IFMT bits of the backing object
@@ -53,17 +59,20 @@ struct Inode {
 
 class InodeTable {
  public:
-  // Registers (or finds) the inode for `st`, taking ownership of `fd` if it is new, and adds
-  // one lookup reference.
-  Inode* Lookup(UniqueFd fd, const struct stat& st);
+  // Registers (or finds) the inode for `st` and adds one lookup reference. A new Inode keeps
+  // `handle` if it is not empty, else takes ownership of `fd`.
+  Inode* Lookup(UniqueFd fd, std::vector<unsigned char> handle, const struct stat& st);
   // Drops `n` lookup references; destroys the inode when none remain.
   void Forget(Inode* inode, uint64_t n);
   Inode* root() { return root_.get(); }
+  dev_t root_dev() const { return root_ ? root_->dev : 0; }
   void SetRoot(UniqueFd fd, const struct stat& st);
 
  private:
   std::mutex mu_;
   std::map<std::pair<dev_t, ino_t>, std::unique_ptr<Inode>> inodes_;  // guarded by mu_
+  // Inodes of removed objects whose numbers were reused, until the kernel forgets them.
+  std::map<Inode*, std::unique_ptr<Inode>> retired_;  // guarded by mu_
   std::unique_ptr<Inode> root_;
 };
 
