@@ -149,13 +149,16 @@ mount_all() {
 
   "$MODELVAULT" keygen "$work/keys/modelvault.key" >/dev/null
   local bs name
-  for bs in 65536 $extra_block_sizes; do
+  # "default" is a store made without --block-size: the column the ratios compare.
+  for bs in default $extra_block_sizes; do
     name=modelvault
-    [ "$bs" = 65536 ] || name="modelvault-$((bs / 1024))k"
+    [ "$bs" = default ] || name="modelvault-$((bs / 1024))k"
     [ -z "${dir_of[$name]:-}" ] || continue
     mkdir -p "$work/back/$name" "$work/mnt/$name"
+    local size_flag=()
+    [ "$bs" = default ] || size_flag=(--block-size "$bs")
     "$MODELVAULT" init "$work/back/$name" --keyfile "$work/keys/modelvault.key" \
-      --block-size "$bs" >/dev/null
+      "${size_flag[@]}" >/dev/null
     add_column "$name" "$work/mnt/$name" modelvault
     $nice "$MODELVAULT" mount "$work/back/$name" "$work/mnt/$name" \
       --keyfile "$work/keys/modelvault.key" >/dev/null

@@ -31,8 +31,9 @@ Result<std::string> TempName() {
   return ".tmp." + crypto::HexEncode(bytes);
 }
 
-// Each inode the kernel keeps cached holds a descriptor here; running out of them shows up
-// as EMFILE in some unrelated request, so it is said once a minute in the log.
+// Each directory the kernel keeps cached (and each file, where file handles cannot be
+// used) holds a descriptor here; running out of them shows up as EMFILE in some unrelated
+// request, so it is said once a minute in the log.
 void WarnDescriptorLimit() {
   static std::atomic<int64_t> last{0};
   int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -43,7 +44,7 @@ void WarnDescriptorLimit() {
   struct rlimit files = {};
   getrlimit(RLIMIT_NOFILE, &files);
   LogWarning("out of file descriptors (limit " + std::to_string(files.rlim_cur) +
-             "): every inode the kernel caches holds one; raise the daemon's RLIMIT_NOFILE "
+             "): every directory the kernel caches holds one; raise the daemon's RLIMIT_NOFILE "
              "(LimitNOFILE= under systemd)");
 }
 

@@ -58,9 +58,10 @@ void TuneReadahead(const std::string& mountpoint, int kb) {
   }
 }
 
-// Every inode the kernel keeps cached holds an O_PATH descriptor open here, so a large tree
-// needs far more than the usual 1024 (or a container's 20000): as many as the system allows
-// a process (fs.nr_open) where the daemon may raise its hard limit, else the hard limit.
+// Every directory the kernel keeps cached holds an O_PATH descriptor open here (files too
+// where file handles cannot be used), so a large tree needs more than the usual 1024: as
+// many as the system allows a process (fs.nr_open) where the daemon may raise its hard
+// limit, else the hard limit.
 void RaiseDescriptorLimit() {
   struct rlimit files;
   if (getrlimit(RLIMIT_NOFILE, &files) != 0) return;
