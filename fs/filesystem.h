@@ -10,6 +10,7 @@
 #include <fuse_lowlevel.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,9 @@ class Filesystem {
   const MountOptions& options() const { return options_; }
   // Set once by the INIT request, before any other request is served.
   void set_writeback_cache(bool on) { writeback_cache_ = on; }
+  // Runs once, on the first request after INIT: the kernel sends nothing else before it has
+  // processed the INIT reply, so settings it would reset are safe to make from here.
+  void AfterInit();
   InodeTable& inodes() { return inodes_; }
 
   // Entries (fs_entries.cc).
@@ -136,6 +140,7 @@ class Filesystem {
   // A plain descriptor of the backing root, the mount_fd of open_by_handle_at().
   UniqueFd mount_fd_;
   bool use_handles_ = false;
+  std::once_flag after_init_;
 };
 
 // "/proc/self/fd/N": how a path-taking system call reaches an O_PATH descriptor.

@@ -9,6 +9,7 @@
 #include <shared_mutex>
 
 #include "fs/filesystem.h"
+#include "fs/readahead.h"
 
 namespace modelvault::fs {
 namespace {
@@ -197,6 +198,10 @@ Result<struct stat> Filesystem::DoSetattr(Inode* inode, const struct stat& attr,
     if (utimensat(AT_FDCWD, ProcPath(fd).c_str(), tv, 0) != 0) return Errno("utimens");
   }
   return DoGetattr(inode);
+}
+
+void Filesystem::AfterInit() {
+  std::call_once(after_init_, [this] { SetReadahead(options_.mountpoint, options_.readahead_kb); });
 }
 
 void Filesystem::SyncBacking() {

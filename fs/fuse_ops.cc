@@ -13,7 +13,11 @@
 namespace modelvault::fs {
 namespace {
 
-Filesystem& Fs(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_userdata(req)); }
+Filesystem& Fs(fuse_req_t req) {
+  auto& fs = *static_cast<Filesystem*>(fuse_req_userdata(req));
+  fs.AfterInit();
+  return fs;
+}
 Inode* In(fuse_req_t req, fuse_ino_t ino) { return Fs(req).ToInode(ino); }
 FileHandle* Fh(fuse_file_info* fi) { return reinterpret_cast<FileHandle*>(fi->fh); }
 DirHandle* Dh(fuse_file_info* fi) { return reinterpret_cast<DirHandle*>(fi->fh); }

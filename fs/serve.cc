@@ -3,14 +3,12 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/log.h"
@@ -40,22 +38,6 @@ std::string MountOptionString(const std::string& backing, const MountOptions& op
   if (options.read_only) o += ",ro";
   for (const auto& opt : options.fuse_options) o += "," + opt;
   return o;
-}
-
-// Raises the mount's readahead so sequential reads reach the daemon as 1 MiB requests: fewer
-// round trips, and each request decrypts many blocks at once. Runs beside the session loop:
-// stat() of the mountpoint returns only once the kernel has processed INIT, which would
-// otherwise reset the value.
-void TuneReadahead(const std::string& mountpoint, int kb) {
-  struct stat st;
-  if (kb <= 0 || stat(mountpoint.c_str(), &st) != 0) return;
-  std::string path = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
-                     std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
-  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  std::string value = std::to_string(kb);
-  if (!fd.valid() || write(fd.get(), value.data(), value.size()) < 0) {
-    LogDebug("cannot set readahead through " + path);
-  }
 }
 
 // Every directory the kernel keeps cached holds an O_PATH descriptor open here (files too
@@ -103,7 +85,6 @@ Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& op
     return Status::IOError("cannot mount at " + options.mountpoint);
   }
   on_mounted();
-  std::thread tuner(TuneReadahead, options.mountpoint, options.readahead_kb);
 
   std::unique_ptr<fuse_loop_config, LoopConfigDeleter> cfg(fuse_loop_cfg_create());
   fuse_loop_cfg_set_clone_fd(cfg.get(), 1);
@@ -112,7 +93,6 @@ Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& op
   }
   int rc = fuse_session_loop_mt(se.get(), cfg.get());
   fuse_session_unmount(se.get());
-  tuner.join();
   fuse_remove_signal_handlers(se.get());
   se.reset();  // runs OnDestroy, which syncs the backing filesystem
   if (rc < 0) return Status::FromErrno(-rc, "serving " + options.mountpoint);
