@@ -9,9 +9,9 @@
 #include <sstream>
 
 #include "base/log.h"
+#include "base/mount_table.h"
 #include "cli/commands.h"
 #include "cli/daemon.h"
-#include "cli/mount_table.h"
 #include "cli/unlock.h"
 #include "config/mount_config.h"
 #include "fs/serve.h"

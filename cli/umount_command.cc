@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "base/mount_table.h"
 #include "cli/commands.h"
-#include "cli/mount_table.h"
 #include "volume/store_lock.h"
 
 namespace modelvault::cli {

@@ -1,9 +1,9 @@
-#include "cli/mount_table.h"
+#include "base/mount_table.h"
 
 #include <fstream>
 #include <sstream>
 
-namespace modelvault::cli {
+namespace modelvault {
 namespace {
 
 // mountinfo escapes space, tab, newline and backslash as \ooo octal.
@@ -46,6 +46,7 @@ std::vector<MountEntry> ReadMountTable() {
     MountEntry e;
     ls >> e.fstype >> e.source;
     e.mount_point = Unescape(mp);
+    e.device = devno;
     e.source = Unescape(e.source);
     e.options = opts;
     out.push_back(std::move(e));
@@ -61,4 +62,4 @@ std::optional<MountEntry> FindMount(const std::string& path) {
   return found;
 }
 
-}  // namespace modelvault::cli
+}  // namespace modelvault
