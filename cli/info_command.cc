@@ -1,8 +1,10 @@
 // `modelvault info BACKING`: the store's header, readable without a key. Shows each
-// keyslot's id, type, creation time and KDF, never its salt, nonce or wrapped key.
+// keyslot's id, type, creation time and parameters (slot_summary.h), never its salt, nonce
+// or wrapped key.
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/slot_summary.h"
 #include "crypto/hex.h"
 #include "volume/volume_header.h"
 
@@ -10,18 +12,6 @@ namespace modelvault::cli {
 namespace {
 
 using nlohmann::json;
-
-// The fields of a keyslot that are safe and useful to show; the rest is key material or
-// inputs to guessing it.
-constexpr const char* kShownSlotFields[] = {"id", "type", "created", "kdf"};
-
-json SlotSummary(const json& slot) {
-  json out = json::object();
-  for (const char* field : kShownSlotFields) {
-    if (auto it = slot.find(field); it != slot.end()) out[field] = *it;
-  }
-  return out;
-}
 
 json InfoJson(const std::string& backing, const volume::VolumeHeader& header) {
   json slots = json::array();
@@ -50,7 +40,7 @@ void PrintInfo(const std::string& backing, const volume::VolumeHeader& header) {
             << "Keyslots:     " << header.keyslots.size() << "\n";
   for (const json& slot : header.keyslots) {
     std::cout << "  slot " << Text(slot, "id") << ": " << Text(slot, "type") << ", created "
-              << Text(slot, "created") << ", kdf " << Text(slot, "kdf") << "\n";
+              << Text(slot, "created") << ", " << SlotParameters(slot) << "\n";
   }
 }
 

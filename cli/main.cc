@@ -30,6 +30,7 @@ int Main(int argc, char** argv) {
   AddInfoCommand(app);
   AddMountCommand(app);
   AddUmountCommand(app);
+  AddKeyslotCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CommandFailed& failed) {

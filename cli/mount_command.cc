@@ -23,7 +23,7 @@ namespace {
 
 struct MountArgs {
   std::string backing, mountpoint, config;
-  UnlockOptions unlock;
+  config::UnlockSettings unlock;
   bool foreground = false, read_only = false;
   std::vector<std::string> options;
   int threads = 0;
@@ -54,10 +54,11 @@ Status ApplyConfig(CLI::App* cmd, MountArgs* a) {
   MV_ASSIGN_OR_RETURN(auto c, config::LoadMountConfig(a->config));
   if (a->backing.empty()) a->backing = c.backing;
   if (a->mountpoint.empty()) a->mountpoint = c.mountpoint;
-  if (a->unlock.keyfile.empty() && a->unlock.passphrase_file.empty()) {
-    a->unlock.keyfile = c.keyfile;
-    a->unlock.passphrase_file = c.passphrase_file;
-  }
+  // Unlock settings come whole from one place: the command line if it names any.
+  const config::UnlockSettings& u = a->unlock;
+  bool cli_unlock = u.AnyGiven() || !u.tpm2_tcti.empty() || !u.tpm2_pin_file.empty() ||
+                    !u.pkcs11_pin_file.empty();
+  if (!cli_unlock) a->unlock = c.unlock;
   if (cmd->count("--foreground") == 0) a->foreground = c.foreground;
   if (cmd->count("--read-only") == 0) a->read_only = c.read_only;
   if (cmd->count("--threads") == 0) a->threads = c.threads;
@@ -90,9 +91,11 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
   MV_RETURN_IF_ERROR(CheckMountpoint(mountpoint));
   MV_ASSIGN_OR_RETURN(auto header, volume::ReadVolumeHeader(backing));
   std::unique_ptr<volume::Volume> vol;
+  std::string opened_with;
   {
-    MV_ASSIGN_OR_RETURN(SecretBytes master, UnlockMasterKey(backing, header, a.unlock));
-    MV_ASSIGN_OR_RETURN(vol, volume::Volume::Open(backing, master));
+    MV_ASSIGN_OR_RETURN(Unlocked unlocked, UnlockMasterKey(backing, header, a.unlock));
+    MV_ASSIGN_OR_RETURN(vol, volume::Volume::Open(backing, unlocked.master_key));
+    opened_with = "keyslot " + std::to_string(unlocked.slot_id) + ", " + unlocked.slot_type;
   }
   UniqueFd lock;
   if (!a.read_only) {
@@ -111,8 +114,8 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
   };
   if (a.foreground) return serve([] {});
   MV_RETURN_IF_ERROR(RunInBackground(serve));
-  std::cout << "Mounted " << backing << " at " << mountpoint << (a.read_only ? " (read-only)" : "")
-            << "\n";
+  std::cout << "Mounted " << backing << " at " << mountpoint << " (" << opened_with
+            << (a.read_only ? ", read-only" : "") << ")\n";
   return Status::Ok();
 }
 
@@ -125,7 +128,11 @@ void AddMountCommand(CLI::App& app) {
       "Examples:\n"
       "  modelvault mount /srv/models.enc /models --keyfile /etc/modelvault/models.key\n"
       "  modelvault mount /srv/models.enc /models --keyfile KEY --read-only -o allow_other\n"
-      "  modelvault mount --config /etc/modelvault/models.yaml");
+      "  modelvault mount /srv/models.enc /models --tpm2 --tpm2-pin-file /etc/modelvault/pin\n"
+      "  modelvault mount /srv/models.enc /models --pkcs11 'pkcs11:token=ops' --pin-file PIN\n"
+      "  modelvault mount --config /etc/modelvault/models.yaml\n"
+      "With no unlock option (and none in --config), TPM slots that need no PIN are tried,\n"
+      "then, on a terminal, a passphrase is asked for.");
   cmd->add_option("BACKING", args->backing, "The store's backing directory");
   cmd->add_option("MOUNTPOINT", args->mountpoint, "Where to show the plaintext");
   AddUnlockOptions(cmd, &args->unlock);

@@ -1,194 +1,233 @@
+// The unlock engine: which keyslots to try with what, and how to report why none opened.
 #include "cli/unlock.h"
 
-#include <fcntl.h>
-#include <termios.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <algorithm>
+#include <optional>
 #include <vector>
 
-#include "base/file_util.h"
-#include "base/unique_fd.h"
+#include "cli/secret_inputs.h"
+#include "cli/terminal.h"
+#include "keyprovider/key_provider.h"
 
 namespace modelvault::cli {
 namespace {
 
+using config::UnlockSettings;
 using keyprovider::KeyProvider;
+using nlohmann::json;
 
-constexpr size_t kKeyfileSize = 32;
-constexpr size_t kMaxPassphrase = 4096;
+const std::vector<std::string> kDefaultOrder = {"keyfile", "passphrase", "recovery", "tpm2",
+                                                "pkcs11"};
 
-Result<SecretBytes> ReadKeyfile(const std::string& path) {
-  // Read a little more than a key, so that a wrong file is reported by its size.
-  MV_ASSIGN_OR_RETURN(SecretBytes key, ReadSecretFile(path, 4096));
-  if (key.size() != kKeyfileSize) {
-    return Status::InvalidArgument(path + ": a key file must be exactly 32 bytes (this one has " +
-                                   std::to_string(key.size()) + ")");
-  }
-  return key;
-}
-
-// Text editors end files with a newline that is not part of the passphrase.
-SecretBytes WithoutLineEnd(const SecretBytes& text) {
-  size_t n = text.size();
-  if (n > 0 && text.data()[n - 1] == '\n') --n;
-  if (n > 0 && text.data()[n - 1] == '\r') --n;
-  return SecretBytes::CopyOf(text.span().first(n));
-}
-
-Result<SecretBytes> ReadPassphraseFile(const std::string& path) {
-  MV_ASSIGN_OR_RETURN(SecretBytes text, ReadSecretFile(path, kMaxPassphrase));
-  SecretBytes passphrase = WithoutLineEnd(text);
-  if (passphrase.empty()) return Status::InvalidArgument(path + ": the passphrase is empty");
-  return passphrase;
-}
-
-// Puts the terminal back as it was, however the prompt ends.
-class EchoOff {
- public:
-  EchoOff(int fd, const termios& saved) : fd_(fd), saved_(saved) {}
-  EchoOff(const EchoOff&) = delete;
-  EchoOff& operator=(const EchoOff&) = delete;
-  ~EchoOff() { tcsetattr(fd_, TCSAFLUSH, &saved_); }
-
- private:
-  int fd_;
-  termios saved_;
+// One way to try: a provider and which slots it may open.
+struct Method {
+  std::string slot_type;
+  std::unique_ptr<KeyProvider> provider;
+  // Without a PIN, slots that need one are left alone (and reported as such).
+  bool has_pin = true;
+  // A refused PIN counts against the token's or TPM's tries: after one, try no more slots.
+  bool spends_pin_tries = false;
+  std::string preferred_uri;  // pkcs11: slots made with this URI go first
 };
 
-// Reads one line from the terminal with echo off. /dev/tty rather than stdin, so that the
-// prompt works while stdin or stdout are redirected.
-Result<SecretBytes> Prompt(const std::string& prompt) {
-  UniqueFd tty(open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!tty.valid()) return Status::FromErrno(errno, "opening /dev/tty");
-  termios saved;
-  if (tcgetattr(tty.get(), &saved) != 0) return Status::FromErrno(errno, "/dev/tty");
-  termios quiet = saved;
-  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-  quiet.c_lflag |= ECHONL;  // the user still sees the line end
-  if (write(tty.get(), prompt.data(), prompt.size()) < 0) {
-    return Status::FromErrno(errno, "/dev/tty");
-  }
-  if (tcsetattr(tty.get(), TCSAFLUSH, &quiet) != 0) return Status::FromErrno(errno, "/dev/tty");
-  EchoOff restore(tty.get(), saved);
-  SecretBytes line(kMaxPassphrase + 1);
-  size_t len = 0;
-  while (len < line.size() && (len == 0 || line.data()[len - 1] != '\n')) {
-    ssize_t n = read(tty.get(), line.data() + len, line.size() - len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::FromErrno(errno, "reading /dev/tty");
-    if (n == 0) break;
-    len += static_cast<size_t>(n);
-  }
-  if (len == line.size()) return Status::InvalidArgument("the passphrase is too long");
-  SecretBytes passphrase = WithoutLineEnd(SecretBytes::CopyOf(line.span().first(len)));
-  if (passphrase.empty()) return Status::InvalidArgument("the passphrase is empty");
-  return passphrase;
+int SlotId(const json& slot) {
+  auto it = slot.find("id");
+  return it != slot.end() && it->is_number_integer() ? it->get<int>() : -1;
 }
 
-bool HasSlotOfType(const volume::VolumeHeader& header, const std::string& type) {
-  for (const nlohmann::json& slot : header.keyslots) {
-    if (slot.value("type", "") == type) return true;
+std::string SlotType(const json& slot) {
+  auto it = slot.find("type");
+  return it != slot.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+bool SlotNeedsPin(const json& slot) {
+  auto it = slot.find("pin");
+  return SlotType(slot) == "pkcs11" || (it != slot.end() && it->is_boolean() && it->get<bool>());
+}
+
+bool HasSlot(const volume::VolumeHeader& header, const std::string& type, bool pinless = false) {
+  return std::any_of(header.keyslots.begin(), header.keyslots.end(), [&](const json& slot) {
+    return SlotType(slot) == type && !(pinless && SlotNeedsPin(slot));
+  });
+}
+
+Result<std::optional<SecretBytes>> OptionalPin(const std::string& path) {
+  if (path.empty()) return std::optional<SecretBytes>();
+  MV_ASSIGN_OR_RETURN(SecretBytes pin, ReadPinFile(path));
+  return std::optional<SecretBytes>(std::move(pin));
+}
+
+Result<std::optional<Method>> MakeMethod(const std::string& name, const UnlockSettings& s) {
+  Method m;
+  m.slot_type = name;
+  if (name == "keyfile" && !s.keyfile.empty()) {
+    MV_ASSIGN_OR_RETURN(SecretBytes key, ReadKeyfile(s.keyfile));
+    m.provider = keyprovider::NewKeyfileProvider(std::move(key));
+  } else if (name == "passphrase" && !s.passphrase_file.empty()) {
+    MV_ASSIGN_OR_RETURN(SecretBytes passphrase, ReadPassphraseFile(s.passphrase_file));
+    m.provider = keyprovider::NewPassphraseProvider(std::move(passphrase));
+  } else if (name == "recovery" && !s.recovery_key_file.empty()) {
+    MV_ASSIGN_OR_RETURN(SecretBytes key, ReadRecoveryKeyFile(s.recovery_key_file));
+    m.provider = keyprovider::NewRecoveryKeyProvider(std::move(key));
+  } else if (name == "tpm2" && (s.tpm2 || !s.tpm2_tcti.empty() || !s.tpm2_pin_file.empty())) {
+    keyprovider::Tpm2Options options;
+    options.tcti = s.tpm2_tcti;
+    MV_ASSIGN_OR_RETURN(options.pin, OptionalPin(s.tpm2_pin_file));
+    m.has_pin = m.spends_pin_tries = options.pin.has_value();
+    m.provider = keyprovider::NewTpm2Provider(std::move(options));
+  } else if (name == "pkcs11" && (!s.pkcs11_uri.empty() || !s.pkcs11_pin_file.empty())) {
+    keyprovider::Pkcs11Options options;
+    options.uri = m.preferred_uri = s.pkcs11_uri;
+    options.module = s.pkcs11_module;
+    MV_ASSIGN_OR_RETURN(options.pin, OptionalPin(s.pkcs11_pin_file));
+    m.has_pin = m.spends_pin_tries = options.pin.has_value();
+    m.provider = keyprovider::NewPkcs11Provider(std::move(options));
+  } else {
+    return std::optional<Method>();
   }
-  return false;
+  return std::optional<Method>(std::move(m));
 }
 
-// Providers for the files the options name: the key file first, then the passphrase file.
-Result<std::vector<std::unique_ptr<KeyProvider>>> ProvidersFromFiles(const UnlockOptions& opts) {
-  std::vector<std::unique_ptr<KeyProvider>> providers;
-  if (!opts.keyfile.empty()) {
-    MV_ASSIGN_OR_RETURN(SecretBytes key, ReadKeyfile(opts.keyfile));
-    providers.push_back(keyprovider::NewKeyfileProvider(std::move(key)));
+// What happened to each slot tried, grouped by message so that ten slots of a TPM that
+// cannot be reached make one line.
+class Outcomes {
+ public:
+  void Add(int slot_id, const Status& status) {
+    // Most provider messages name their slot already.
+    std::string message = status.message();
+    bool named = message.find("keyslot " + std::to_string(slot_id)) != std::string::npos;
+    if (!named) message = "keyslot " + std::to_string(slot_id) + ": " + message;
+    if (std::find(lines_.begin(), lines_.end(), message) == lines_.end()) lines_.push_back(message);
+    codes_.push_back(status.code());
   }
-  if (!opts.passphrase_file.empty()) {
-    MV_ASSIGN_OR_RETURN(SecretBytes passphrase, ReadPassphraseFile(opts.passphrase_file));
-    providers.push_back(keyprovider::NewPassphraseProvider(std::move(passphrase)));
+  bool empty() const { return codes_.empty(); }
+  // One code if every failure had it, else PermissionDenied.
+  Status ToStatus(const std::string& backing) const {
+    std::string text;
+    for (const auto& line : lines_) text += (text.empty() ? "" : "; ") + line;
+    Code code = codes_.front();
+    for (Code c : codes_) {
+      if (c != code) code = Code::kPermissionDenied;
+    }
+    std::string message = backing + ": no keyslot opened (" + text + ")";
+    switch (code) {
+      case Code::kIOError:
+        return Status::IOError(message);
+      case Code::kNotFound:
+        return Status::NotFound(message);
+      case Code::kCorruption:
+        return Status::Corruption(message);
+      case Code::kInvalidArgument:
+        return Status::InvalidArgument(message);
+      case Code::kUnsupported:
+        return Status::Unsupported(message);
+      default:
+        return Status::PermissionDenied(message);
+    }
   }
-  return providers;
-}
 
-Status NoKeyGiven() {
-  return Status::InvalidArgument("no key given: use --keyfile or --passphrase-file");
-}
+ private:
+  std::vector<std::string> lines_;
+  std::vector<Code> codes_;
+};
 
-Result<std::vector<std::unique_ptr<KeyProvider>>> ProvidersForUnlock(
-    const std::string& backing, const volume::VolumeHeader& header, const UnlockOptions& opts) {
-  MV_ASSIGN_OR_RETURN(auto providers, ProvidersFromFiles(opts));
-  // Asking for a passphrase only makes sense if someone can type it and a slot can take it.
-  if (providers.empty() && isatty(STDIN_FILENO) && HasSlotOfType(header, "passphrase")) {
-    MV_ASSIGN_OR_RETURN(SecretBytes passphrase, Prompt("Passphrase for " + backing + ": "));
-    providers.push_back(keyprovider::NewPassphraseProvider(std::move(passphrase)));
+// The slots `method` may try, in the order to try them.
+std::vector<const json*> Candidates(const volume::VolumeHeader& header, const Method& method) {
+  std::vector<const json*> slots;
+  for (const json& slot : header.keyslots) {
+    if (SlotType(slot) == method.slot_type) slots.push_back(&slot);
   }
-  if (providers.empty()) return NoKeyGiven();
-  return providers;
+  if (!method.preferred_uri.empty()) {
+    std::stable_partition(slots.begin(), slots.end(), [&](const json* slot) {
+      return slot->value("uri", json()).is_string() &&
+             (*slot)["uri"].get<std::string>() == method.preferred_uri;
+    });
+  }
+  return slots;
 }
 
-// "keyfile slots 0, 2"
-std::string DescribeTried(const std::string& type, const std::vector<int>& ids) {
-  std::string out = type + (ids.size() == 1 ? " slot " : " slots ");
-  for (size_t i = 0; i < ids.size(); ++i) out += (i ? ", " : "") + std::to_string(ids[i]);
-  return out;
+std::optional<Unlocked> TryMethod(const volume::VolumeHeader& header, Method& method,
+                                  Outcomes* outcomes) {
+  for (const json* slot : Candidates(header, method)) {
+    int id = SlotId(*slot);
+    if (!method.has_pin && SlotNeedsPin(*slot)) {
+      outcomes->Add(id, Status::InvalidArgument(
+                            "keyslot " + std::to_string(id) + " needs a PIN (" +
+                            (method.slot_type == "tpm2" ? "--tpm2-pin-file" : "--pin-file") + ")"));
+      continue;
+    }
+    auto key = method.provider->Unlock(*slot, header.volume_id);
+    if (key.ok()) return Unlocked{std::move(key).value(), id, method.slot_type};
+    outcomes->Add(id, key.status());
+    if (method.spends_pin_tries && key.status().message().find("PIN") != std::string::npos) break;
+  }
+  return std::nullopt;
 }
 
-// "0 keyfile, 1 passphrase"
+// "0 keyfile, 1 tpm2 (PIN)"
 std::string DescribeSlots(const volume::VolumeHeader& header) {
   std::string out;
-  for (const nlohmann::json& slot : header.keyslots) {
-    out += (out.empty() ? "" : ", ") + std::to_string(slot.value("id", -1)) + " " +
-           slot.value("type", "?");
+  for (const json& slot : header.keyslots) {
+    out += (out.empty() ? "" : ", ") + std::to_string(SlotId(slot)) + " " + SlotType(slot) +
+           (SlotNeedsPin(slot) ? " (needs a PIN)" : "");
   }
   return out.empty() ? "none" : out;
 }
 
+Status NoKeyGiven(const std::string& backing, const volume::VolumeHeader& header) {
+  return Status::InvalidArgument(
+      backing +
+      ": no key given: use --keyfile, --passphrase-file, --recovery-key, --tpm2 or --pkcs11 "
+      "(keyslots: " +
+      DescribeSlots(header) + ")");
+}
+
+// With nothing named: TPM slots without a PIN, then a passphrase typed at the terminal.
+Result<Unlocked> UnlockWithoutSecrets(const std::string& backing,
+                                      const volume::VolumeHeader& header,
+                                      const UnlockSettings& settings) {
+  Outcomes outcomes;
+  if (HasSlot(header, "tpm2", /*pinless=*/true)) {
+    UnlockSettings tpm = settings;
+    tpm.tpm2 = true;
+    MV_ASSIGN_OR_RETURN(std::optional<Method> method, MakeMethod("tpm2", tpm));
+    if (auto unlocked = TryMethod(header, *method, &outcomes)) return std::move(*unlocked);
+  }
+  if (CanPrompt() && HasSlot(header, "passphrase")) {
+    MV_ASSIGN_OR_RETURN(SecretBytes passphrase, PromptSecret("Passphrase for " + backing + ": "));
+    Method method{"passphrase", keyprovider::NewPassphraseProvider(std::move(passphrase))};
+    if (auto unlocked = TryMethod(header, method, &outcomes)) return std::move(*unlocked);
+  }
+  if (outcomes.empty()) return NoKeyGiven(backing, header);
+  return outcomes.ToStatus(backing);
+}
+
 }  // namespace
 
-void AddUnlockOptions(CLI::App* cmd, UnlockOptions* opts) {
-  cmd->add_option("--keyfile", opts->keyfile, "A key file of 32 bytes (see keygen)")
-      ->type_name("FILE");
-  cmd->add_option("--passphrase-file", opts->passphrase_file,
-                  "A file holding the passphrase (one trailing newline is ignored)")
-      ->type_name("FILE");
-}
-
-Result<SecretBytes> UnlockMasterKey(const std::string& backing, const volume::VolumeHeader& header,
-                                    const UnlockOptions& opts) {
-  MV_ASSIGN_OR_RETURN(auto providers, ProvidersForUnlock(backing, header, opts));
-  std::string tried;
-  Status unexpected;  // the first failure that is not simply a wrong key
-  for (const auto& provider : providers) {
-    std::vector<int> ids;
-    for (const nlohmann::json& slot : header.keyslots) {
-      if (slot.value("type", "") != provider->Type()) continue;
-      auto master_key = provider->Unlock(slot, header.volume_id);
-      if (master_key.ok()) return std::move(master_key).value();
-      ids.push_back(slot.value("id", -1));
-      if (master_key.status().code() != Code::kPermissionDenied && unexpected.ok()) {
-        unexpected = master_key.status();
-      }
+Result<Unlocked> UnlockMasterKey(const std::string& backing, const volume::VolumeHeader& header,
+                                 const UnlockSettings& settings) {
+  UnlockSettings s = settings;
+  if (!s.order.empty()) s.tpm2 = s.tpm2 || std::count(s.order.begin(), s.order.end(), "tpm2");
+  bool any = s.AnyGiven() || !s.tpm2_tcti.empty() || !s.tpm2_pin_file.empty() ||
+             !s.pkcs11_pin_file.empty();
+  if (!any) return UnlockWithoutSecrets(backing, header, s);
+  const std::vector<std::string>& order = s.order.empty() ? kDefaultOrder : s.order;
+  Outcomes outcomes;
+  std::string unused;
+  for (const std::string& name : order) {
+    MV_ASSIGN_OR_RETURN(std::optional<Method> method, MakeMethod(name, s));
+    if (!method) continue;
+    if (!HasSlot(header, name)) {
+      unused += (unused.empty() ? "" : ", ") + name;
+      continue;
     }
-    if (!ids.empty()) tried += (tried.empty() ? "" : "; ") + DescribeTried(provider->Type(), ids);
+    if (auto unlocked = TryMethod(header, *method, &outcomes)) return std::move(*unlocked);
   }
-  // A malformed slot says more than "wrong key" about why nothing opened.
-  if (!unexpected.ok()) return unexpected.Annotate(backing);
-  if (tried.empty()) {
-    return Status::NotFound(
-        backing + ": no keyslot takes the key given (keyslots: " + DescribeSlots(header) + ")");
+  if (outcomes.empty()) {
+    return Status::NotFound(backing + ": the store has no " + unused +
+                            " keyslot (keyslots: " + DescribeSlots(header) + ")");
   }
-  return Status::PermissionDenied(backing + ": the key does not open any keyslot (tried " + tried +
-                                  ")");
-}
-
-Result<std::unique_ptr<KeyProvider>> ProviderForEnrol(const UnlockOptions& opts) {
-  if (!opts.keyfile.empty() && !opts.passphrase_file.empty()) {
-    return Status::InvalidArgument("give one key, --keyfile or --passphrase-file, not both");
-  }
-  MV_ASSIGN_OR_RETURN(auto providers, ProvidersFromFiles(opts));
-  if (!providers.empty()) return std::move(providers.front());
-  if (!isatty(STDIN_FILENO)) return NoKeyGiven();
-  MV_ASSIGN_OR_RETURN(SecretBytes first, Prompt("New passphrase: "));
-  MV_ASSIGN_OR_RETURN(SecretBytes second, Prompt("Repeat the passphrase: "));
-  if (!first.Equals(second)) return Status::InvalidArgument("the passphrases do not match");
-  return keyprovider::NewPassphraseProvider(std::move(first));
+  return outcomes.ToStatus(backing);
 }
 
 }  // namespace modelvault::cli

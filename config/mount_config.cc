@@ -17,7 +17,10 @@ constexpr int kMaxThreads = 1024;
 constexpr std::array<std::string_view, 8> kTopKeys = {"backing",    "mountpoint",   "read_only",
                                                       "foreground", "fuse_options", "threads",
                                                       "log_level",  "unlock"};
-constexpr std::array<std::string_view, 2> kUnlockKeys = {"keyfile", "passphrase_file"};
+constexpr std::array<std::string_view, 6> kUnlockKeys = {
+    "order", "keyfile", "passphrase_file", "recovery_key_file", "tpm2", "pkcs11"};
+constexpr std::array<std::string_view, 2> kTpm2Keys = {"tcti", "pin_file"};
+constexpr std::array<std::string_view, 3> kPkcs11Keys = {"uri", "pin_file", "module"};
 constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warning", "error"};
 
 std::string Join(std::span<const std::string_view> words) {
@@ -112,16 +115,87 @@ Status ForEachEntry(const Reporter& r, const YAML::Node& map,
   return Status::Ok();
 }
 
+// "tpm2: true" or "tpm2: {tcti: ..., pin_file: ...}".
+Status ReadTpm2(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
+                UnlockSettings* u) {
+  if (value.IsScalar()) return ReadBool(r, key, value, &u->tpm2);
+  if (!value.IsMap()) {
+    return r.Error(key, "\"tpm2\" must be true, false or a mapping with keys " + Join(kTpm2Keys));
+  }
+  u->tpm2 = true;
+  return ForEachEntry(
+      r, value, kTpm2Keys, " in \"tpm2\"", [&](const YAML::Node& k, const YAML::Node& v) {
+        return ReadString(r, k, v, k.Scalar() == "tcti" ? &u->tpm2_tcti : &u->tpm2_pin_file);
+      });
+}
+
+Status ReadPkcs11(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
+                  UnlockSettings* u) {
+  if (!value.IsMap()) {
+    return r.Error(key, "\"pkcs11\" must be a mapping with keys " + Join(kPkcs11Keys));
+  }
+  MV_RETURN_IF_ERROR(ForEachEntry(r, value, kPkcs11Keys, " in \"pkcs11\"",
+                                  [&](const YAML::Node& k, const YAML::Node& v) {
+                                    const std::string& n = k.Scalar();
+                                    return ReadString(r, k, v,
+                                                      n == "uri"        ? &u->pkcs11_uri
+                                                      : n == "pin_file" ? &u->pkcs11_pin_file
+                                                                        : &u->pkcs11_module);
+                                  }));
+  if (u->pkcs11_uri.empty()) return r.Error(key, "\"pkcs11\" needs \"uri\"");
+  return Status::Ok();
+}
+
+Status ReadOrder(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
+                 UnlockSettings* u) {
+  MV_RETURN_IF_ERROR(ReadStringList(r, key, value, &u->order));
+  std::set<std::string> seen;
+  for (size_t i = 0; i < u->order.size(); ++i) {
+    const std::string& method = u->order[i];
+    if (!Contains(kUnlockMethods, method)) {
+      return r.Error(value[i], "unknown unlock method \"" + method +
+                                   "\" in \"order\" (known: " + Join(kUnlockMethods) + ")");
+    }
+    if (!seen.insert(method).second) {
+      return r.Error(value[i], "\"" + method + "\" appears twice in \"order\"");
+    }
+  }
+  return Status::Ok();
+}
+
+// A method in "order" must have what it needs; "tpm2" alone needs nothing.
+Status CheckOrder(const Reporter& r, const YAML::Node& unlock, const UnlockSettings& u) {
+  for (const std::string& method : u.order) {
+    bool missing = (method == "keyfile" && u.keyfile.empty()) ||
+                   (method == "passphrase" && u.passphrase_file.empty()) ||
+                   (method == "recovery" && u.recovery_key_file.empty()) ||
+                   (method == "pkcs11" && u.pkcs11_uri.empty());
+    if (missing) {
+      return r.Error(unlock["order"],
+                     "\"order\" lists " + method + " but \"unlock\" does not say how to use it");
+    }
+  }
+  return Status::Ok();
+}
+
 Status ReadUnlock(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
-                  MountConfig* config) {
+                  UnlockSettings* u) {
   if (!value.IsMap()) {
     return r.Error(key, "\"unlock\" must be a mapping with keys " + Join(kUnlockKeys));
   }
-  return ForEachEntry(
+  MV_RETURN_IF_ERROR(ForEachEntry(
       r, value, kUnlockKeys, " in \"unlock\"", [&](const YAML::Node& k, const YAML::Node& v) {
+        const std::string& n = k.Scalar();
+        if (n == "order") return ReadOrder(r, k, v, u);
+        if (n == "tpm2") return ReadTpm2(r, k, v, u);
+        if (n == "pkcs11") return ReadPkcs11(r, k, v, u);
         return ReadString(r, k, v,
-                          k.Scalar() == "keyfile" ? &config->keyfile : &config->passphrase_file);
-      });
+                          n == "keyfile"           ? &u->keyfile
+                          : n == "passphrase_file" ? &u->passphrase_file
+                                                   : &u->recovery_key_file);
+      }));
+  if (std::find(u->order.begin(), u->order.end(), "tpm2") != u->order.end()) u->tpm2 = true;
+  return CheckOrder(r, value, *u);
 }
 
 Status ReadTopKey(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
@@ -134,7 +208,7 @@ Status ReadTopKey(const Reporter& r, const YAML::Node& key, const YAML::Node& va
   if (name == "fuse_options") return ReadStringList(r, key, value, &c->fuse_options);
   if (name == "threads") return ReadThreads(r, key, value, &c->threads);
   if (name == "log_level") return ReadLogLevel(r, key, value, &c->log_level);
-  return ReadUnlock(r, key, value, c);  // ForEachEntry admits only kTopKeys
+  return ReadUnlock(r, key, value, &c->unlock);  // ForEachEntry admits only kTopKeys
 }
 
 }  // namespace

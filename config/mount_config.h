@@ -7,9 +7,9 @@
 //   fuse_options: [allow_other]
 //   threads: 8
 //   log_level: info            # debug | info | warning | error
-//   unlock:
+//   unlock:                    # see unlock_settings.h
+//     order: [tpm2, keyfile]
 //     keyfile: /etc/modelvault/models.key
-//     passphrase_file: /run/credentials/models.pass
 //
 // Every key is optional; one that is absent keeps the default below, and the mount command
 // decides which settings it must have (it may take them from its arguments instead).
@@ -21,12 +21,13 @@
 #include <vector>
 
 #include "base/result.h"
+#include "config/unlock_settings.h"
 
 namespace modelvault::config {
 
 struct MountConfig {
   std::string backing, mountpoint;
-  std::string keyfile, passphrase_file;  // from "unlock"
+  UnlockSettings unlock;
   bool read_only = false;
   bool foreground = false;
   std::vector<std::string> fuse_options;

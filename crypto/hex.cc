@@ -4,9 +4,21 @@
 #include <openssl/err.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 namespace modelvault::crypto {
+
+namespace {
+
+void ToLower(std::span<uint8_t> text) {
+  // OpenSSL writes uppercase digits; the format spells hex in lowercase.
+  for (uint8_t& c : text) {
+    if (c >= 'A' && c <= 'F') c = static_cast<uint8_t>(c - 'A' + 'a');
+  }
+}
+
+}  // namespace
 
 std::string HexEncode(std::span<const uint8_t> data) {
   if (data.empty()) return {};
@@ -17,10 +29,7 @@ std::string HexEncode(std::span<const uint8_t> data) {
     std::abort();  // only fails for a buffer that is too small, which the size above rules out
   }
   out.resize(len - 1);
-  // OpenSSL writes uppercase digits; the format spells identifiers in lowercase.
-  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
-    return c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c;
-  });
+  ToLower({reinterpret_cast<uint8_t*>(out.data()), out.size()});
   return out;
 }
 
@@ -38,6 +47,38 @@ Result<std::vector<uint8_t>> HexDecode(std::string_view text) {
       len != out.size()) {
     ERR_clear_error();
     return Status::Corruption("invalid hex string");
+  }
+  return out;
+}
+
+SecretBytes HexEncodeSecret(const SecretBytes& data) {
+  if (data.empty()) return {};
+  SecretBytes out(2 * data.size() + 1);
+  size_t len = 0;
+  if (OPENSSL_buf2hexstr_ex(reinterpret_cast<char*>(out.data()), out.size(), &len, data.data(),
+                            data.size(), '\0') != 1) {
+    std::abort();  // see HexEncode
+  }
+  ToLower(out.span());
+  return SecretBytes::CopyOf(out.span().first(len - 1));
+}
+
+Result<SecretBytes> HexDecodeSecret(const SecretBytes& text) {
+  if (text.size() % 2 != 0) return Status::InvalidArgument("odd number of hex digits");
+  for (uint8_t c : text.span()) {
+    if (!std::isxdigit(c)) return Status::InvalidArgument("a character other than 0-9 and a-f");
+  }
+  if (text.empty()) return SecretBytes();
+  SecretBytes terminated(text.size() + 1);
+  std::copy(text.span().begin(), text.span().end(), terminated.data());
+  terminated.data()[text.size()] = 0;
+  SecretBytes out(text.size() / 2);
+  size_t len = 0;
+  if (OPENSSL_hexstr2buf_ex(out.data(), out.size(), &len,
+                            reinterpret_cast<const char*>(terminated.data()), '\0') != 1 ||
+      len != out.size()) {
+    ERR_clear_error();
+    return Status::InvalidArgument("invalid hex digits");
   }
   return out;
 }

@@ -12,7 +12,9 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "base/secret_bytes.h"
@@ -37,8 +39,39 @@ class KeyProvider {
 
 // A 32-byte key file's contents.
 std::unique_ptr<KeyProvider> NewKeyfileProvider(SecretBytes key);
+// A recovery key (see recovery_key.h for its printed form): 32 random bytes.
+std::unique_ptr<KeyProvider> NewRecoveryKeyProvider(SecretBytes key);
 // A passphrase, stretched with scrypt (`params` apply to slots it enrols).
 std::unique_ptr<KeyProvider> NewPassphraseProvider(SecretBytes passphrase,
                                                    crypto::ScryptParams params = {});
+
+// A KEK sealed to a TPM 2.0 (docs/FORMAT.md, "tpm2 slots"), optionally bound to PCR values
+// and a PIN.
+struct Tpm2Options {
+  // The TCTI configuration, as Tss2_TctiLdr_Initialize takes it ("device:/dev/tpmrm0",
+  // "swtpm:path=SOCKET", "swtpm:host=H,port=P"). Empty: Enrol uses kDefaultTpm2Tcti, Unlock
+  // the TCTI recorded in the slot.
+  std::string tcti;
+  // Enrol only: the SHA-256 PCRs the slot is bound to (empty: none).
+  std::vector<int> pcrs;
+  // Enrol: bind the slot to this PIN. Unlock: required for slots enrolled with a PIN.
+  std::optional<SecretBytes> pin;
+};
+inline constexpr char kDefaultTpm2Tcti[] = "device:/dev/tpmrm0";
+std::unique_ptr<KeyProvider> NewTpm2Provider(Tpm2Options options);
+
+// A KEK wrapped by a key inside a PKCS#11 token (docs/FORMAT.md, "pkcs11 slots"): a
+// non-extractable AES key (AES key wrap), or an RSA key pair (RSA-OAEP; a slot can be
+// enrolled from the public key alone, without the PIN).
+struct Pkcs11Options {
+  // RFC 7512 URI choosing the token and exactly one key ("pkcs11:token=ops;object=mv-kek").
+  // Unlock: empty means the URI recorded in the slot.
+  std::string uri;
+  // Path of the PKCS#11 module; empty: p11-kit's proxy module (p11-kit's configured modules).
+  std::string module;
+  // The user PIN; needed to unwrap, and to enrol with an AES key.
+  std::optional<SecretBytes> pin;
+};
+std::unique_ptr<KeyProvider> NewPkcs11Provider(Pkcs11Options options);
 
 }  // namespace modelvault::keyprovider

@@ -34,6 +34,20 @@ Result<UniqueFd> LockStoreForWriting(const std::string& backing_dir) {
   return fd;
 }
 
+Result<UniqueFd> LockHeaderForEditing(const std::string& backing_dir, int timeout_ms) {
+  UniqueFd fd(open(backing_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return Status::FromErrno(errno, backing_dir);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return Status::FromErrno(errno, backing_dir);
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::Busy("another command is changing the header of " + backing_dir);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return fd;
+}
+
 Status WaitForStoreUnlock(const std::string& backing_dir, int timeout_ms) {
   MV_ASSIGN_OR_RETURN(UniqueFd fd, OpenLock(backing_dir));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);

@@ -54,8 +54,8 @@ unlock:
   EXPECT_EQ(config->fuse_options, (std::vector<std::string>{"allow_other", "max_read=1048576"}));
   EXPECT_EQ(config->threads, 8);
   EXPECT_EQ(config->log_level, "warning");
-  EXPECT_EQ(config->keyfile, "/etc/modelvault/models.key");
-  EXPECT_EQ(config->passphrase_file, "/run/credentials/models.pass");
+  EXPECT_EQ(config->unlock.keyfile, "/etc/modelvault/models.key");
+  EXPECT_EQ(config->unlock.passphrase_file, "/run/credentials/models.pass");
 }
 
 TEST_F(MountConfigTest, AbsentKeysKeepTheirDefaults) {
@@ -67,7 +67,8 @@ TEST_F(MountConfigTest, AbsentKeysKeepTheirDefaults) {
     EXPECT_TRUE(config->fuse_options.empty());
     EXPECT_EQ(config->threads, 0);
     EXPECT_EQ(config->log_level, "");
-    EXPECT_EQ(config->keyfile, "");
+    EXPECT_FALSE(config->unlock.AnyGiven());
+    EXPECT_TRUE(config->unlock.order.empty());
   }
 }
 
@@ -78,7 +79,9 @@ TEST_F(MountConfigTest, UnknownKeyNamesFileLineAndTheKnownKeys) {
                 "foreground, fuse_options, threads, log_level, unlock)");
   EXPECT_EQ(
       Error("unlock:\n  keyfile: /k\n  pin: 1234\n"),
-      path_ + ": line 3: unknown key \"pin\" in \"unlock\" (known: keyfile, passphrase_file)");
+      path_ +
+          ": line 3: unknown key \"pin\" in \"unlock\" (known: order, keyfile, passphrase_file, "
+          "recovery_key_file, tpm2, pkcs11)");
 }
 
 TEST_F(MountConfigTest, WrongTypesNameFileLineAndKey) {
@@ -93,8 +96,60 @@ TEST_F(MountConfigTest, WrongTypesNameFileLineAndKey) {
   EXPECT_EQ(Error("fuse_options:\n  - allow_other\n  - {a: b}\n"),
             path_ + ": line 3: \"fuse_options\" must be a list of strings");
   EXPECT_EQ(Error("unlock: /k\n"),
-            path_ + ": line 1: \"unlock\" must be a mapping with keys keyfile, passphrase_file");
+            path_ +
+                ": line 1: \"unlock\" must be a mapping with keys order, keyfile, "
+                "passphrase_file, recovery_key_file, tpm2, pkcs11");
   EXPECT_EQ(Error("unlock:\n  keyfile: {}\n"), path_ + ": line 2: \"keyfile\" must be a string");
+}
+
+TEST_F(MountConfigTest, ReadsHardwareUnlockSettingsAndOrder) {
+  auto config = Load(R"(unlock:
+  order: [pkcs11, tpm2, recovery]
+  recovery_key_file: /root/recovery
+  tpm2:
+    tcti: "swtpm:path=/run/swtpm.sock"
+    pin_file: /etc/modelvault/tpm.pin
+  pkcs11:
+    uri: "pkcs11:token=ops;object=kek"
+    pin_file: /run/hsm.pin
+    module: /usr/lib/softhsm/libsofthsm2.so
+)");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  const UnlockSettings& u = config->unlock;
+  EXPECT_EQ(u.order, (std::vector<std::string>{"pkcs11", "tpm2", "recovery"}));
+  EXPECT_EQ(u.recovery_key_file, "/root/recovery");
+  EXPECT_TRUE(u.tpm2);
+  EXPECT_EQ(u.tpm2_tcti, "swtpm:path=/run/swtpm.sock");
+  EXPECT_EQ(u.tpm2_pin_file, "/etc/modelvault/tpm.pin");
+  EXPECT_EQ(u.pkcs11_uri, "pkcs11:token=ops;object=kek");
+  EXPECT_EQ(u.pkcs11_pin_file, "/run/hsm.pin");
+  EXPECT_EQ(u.pkcs11_module, "/usr/lib/softhsm/libsofthsm2.so");
+}
+
+TEST_F(MountConfigTest, TpmMayBeSwitchedOnByFlagOrByOrder) {
+  auto flag = Load("unlock:\n  tpm2: true\n");
+  ASSERT_TRUE(flag.ok()) << flag.status().ToString();
+  EXPECT_TRUE(flag->unlock.tpm2);
+  auto order = Load("unlock:\n  order: [tpm2]\n");
+  ASSERT_TRUE(order.ok()) << order.status().ToString();
+  EXPECT_TRUE(order->unlock.tpm2);
+  EXPECT_TRUE(order->unlock.AnyGiven());
+}
+
+TEST_F(MountConfigTest, UnlockOrderIsChecked) {
+  EXPECT_EQ(Error("unlock:\n  order: [tpm2, fingerprint]\n"),
+            path_ +
+                ": line 2: unknown unlock method \"fingerprint\" in \"order\" (known: keyfile, "
+                "passphrase, recovery, tpm2, pkcs11)");
+  EXPECT_EQ(Error("unlock:\n  order:\n    - tpm2\n    - tpm2\n"),
+            path_ + ": line 4: \"tpm2\" appears twice in \"order\"");
+  EXPECT_EQ(Error("unlock:\n  order: [tpm2, keyfile]\n"),
+            path_ + ": line 2: \"order\" lists keyfile but \"unlock\" does not say how to use it");
+  EXPECT_EQ(Error("unlock:\n  pkcs11:\n    pin_file: /p\n"),
+            path_ + ": line 2: \"pkcs11\" needs \"uri\"");
+  EXPECT_EQ(Error("unlock:\n  tpm2:\n    pcrs: [7]\n"),
+            path_ + ": line 3: unknown key \"pcrs\" in \"tpm2\" (known: tcti, pin_file)");
+  EXPECT_EQ(Error("unlock:\n  tpm2: maybe\n"), path_ + ": line 2: \"tpm2\" must be true or false");
 }
 
 TEST_F(MountConfigTest, ThreadsAndLogLevelAreValidated) {

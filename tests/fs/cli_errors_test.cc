@@ -20,26 +20,6 @@ class CliErrorsTest : public MountFixture {
  protected:
   Options GetOptions() const override { return {.block_size = 4096, .mount = false}; }
 
-  // A failed command: nonzero exit, one line on stderr, mentioning `topic` if given.
-  static ::testing::AssertionResult FailedCleanly(const CliResult& r, std::string topic = "") {
-    if (r.timed_out) return ::testing::AssertionFailure() << "timed out: " << r.Describe();
-    if (r.exit_code == 0) return ::testing::AssertionFailure() << "succeeded: " << r.Describe();
-    if (r.exit_code < 0) return ::testing::AssertionFailure() << "crashed: " << r.Describe();
-    if (!r.StderrIsOneLine()) {
-      return ::testing::AssertionFailure() << "stderr is not exactly one line: " << r.Describe();
-    }
-    std::string lower = r.err;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    std::transform(topic.begin(), topic.end(), topic.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    if (!topic.empty() && lower.find(topic) == std::string::npos) {
-      return ::testing::AssertionFailure()
-             << "error does not mention \"" << topic << "\": " << r.Describe();
-    }
-    return ::testing::AssertionSuccess() << r.err;
-  }
-
   CliResult MountCli(const std::string& backing_dir, const std::string& mp, const std::string& key,
                      std::vector<std::string> extra = {}) {
     std::vector<std::string> args{"mount", backing_dir, mp, "--keyfile", key};

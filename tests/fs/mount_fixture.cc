@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -126,6 +127,25 @@ std::string CliResult::Describe() const {
 
 bool CliResult::StderrIsOneLine() const {
   return err.size() >= 2 && err.back() == '\n' && std::count(err.begin(), err.end(), '\n') == 1;
+}
+
+::testing::AssertionResult FailedCleanly(const CliResult& r, std::string topic) {
+  if (r.timed_out) return ::testing::AssertionFailure() << "timed out: " << r.Describe();
+  if (r.exit_code == 0) return ::testing::AssertionFailure() << "succeeded: " << r.Describe();
+  if (r.exit_code < 0) return ::testing::AssertionFailure() << "crashed: " << r.Describe();
+  if (!r.StderrIsOneLine()) {
+    return ::testing::AssertionFailure() << "stderr is not exactly one line: " << r.Describe();
+  }
+  auto lower = [](std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    return text;
+  };
+  if (!topic.empty() && lower(r.err).find(lower(topic)) == std::string::npos) {
+    return ::testing::AssertionFailure()
+           << "error does not mention \"" << topic << "\": " << r.Describe();
+  }
+  return ::testing::AssertionSuccess() << r.err;
 }
 
 std::string ModelvaultBinary() {
@@ -319,7 +339,8 @@ CliResult MountFixture::Init(const std::string& backing_dir, const std::string& 
 ::testing::AssertionResult MountFixture::Mount(const std::string& backing_dir,
                                                const std::string& mp, const std::string& key,
                                                const std::vector<std::string>& extra) {
-  std::vector<std::string> args{"mount", backing_dir, mp, "--keyfile", key};
+  std::vector<std::string> args{"mount", backing_dir, mp};
+  if (!key.empty()) args.insert(args.end(), {"--keyfile", key});
   args.insert(args.end(), extra.begin(), extra.end());
   const CliResult mount = RunCli(args, std::chrono::seconds(60));
   if (!mount.ok()) {

@@ -41,6 +41,10 @@ struct CliResult {
   bool StderrIsOneLine() const;
 };
 
+// A failed command: nonzero exit (not a crash or timeout), one line on stderr, mentioning
+// `topic` (case-insensitively) if given.
+::testing::AssertionResult FailedCleanly(const CliResult& r, std::string topic = "");
+
 // Path of the modelvault binary under test.
 std::string ModelvaultBinary();
 // Runs `modelvault args...` with stdin from /dev/null. Output is captured through
@@ -96,7 +100,8 @@ class MountFixture : public ::testing::Test {
   // `modelvault keygen` / `init`; failures are returned, not recorded.
   CliResult Keygen(const std::string& path);
   CliResult Init(const std::string& backing_dir, const std::string& key, uint32_t block_size);
-  // `modelvault mount BACKING MP --keyfile KEY extra...`; on success remembers MP for
+  // `modelvault mount BACKING MP --keyfile KEY extra...` (no --keyfile if KEY is empty, for
+  // extra options that unlock another way); on success remembers MP for
   // TearDown and checks that the kernel lists it as a FUSE mount.
   ::testing::AssertionResult Mount(const std::string& backing_dir, const std::string& mp,
                                    const std::string& key,

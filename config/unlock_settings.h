@@ -1,0 +1,45 @@
+// UnlockSettings: how to get a store's master key, from the command line or the "unlock"
+// section of a mount config:
+//
+//   unlock:
+//     order: [tpm2, pkcs11, recovery]   # methods to try, first to last (optional)
+//     keyfile: /etc/modelvault/models.key
+//     passphrase_file: /run/credentials/models.pass
+//     recovery_key_file: /root/models.recovery
+//     tpm2:                             # or "tpm2: true" for the defaults
+//       tcti: device:/dev/tpmrm0        # default: the TCTI recorded in each slot
+//       pin_file: /etc/modelvault/tpm.pin
+//     pkcs11:
+//       uri: "pkcs11:token=ops;object=models-kek"
+//       pin_file: /run/credentials/hsm.pin
+//       module: /usr/lib/softhsm/libsofthsm2.so   # default: p11-kit's proxy
+//
+// Files hold secrets; their paths do not. Nothing here is read until unlock time.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace modelvault::config {
+
+// The names an "order" list may hold.
+inline constexpr std::array<std::string_view, 5> kUnlockMethods = {"keyfile", "passphrase",
+                                                                   "recovery", "tpm2", "pkcs11"};
+
+struct UnlockSettings {
+  std::vector<std::string> order;  // empty: keyfile, passphrase, recovery, tpm2, pkcs11
+  std::string keyfile, passphrase_file, recovery_key_file;
+  bool tpm2 = false;  // try tpm2 slots (also implied by tpm2 settings or "order")
+  std::string tpm2_tcti, tpm2_pin_file;
+  std::string pkcs11_uri, pkcs11_pin_file, pkcs11_module;
+
+  // True if any method is named; false means "try what needs no secret".
+  bool AnyGiven() const {
+    return !keyfile.empty() || !passphrase_file.empty() || !recovery_key_file.empty() || tpm2 ||
+           !pkcs11_uri.empty();
+  }
+};
+
+}  // namespace modelvault::config
