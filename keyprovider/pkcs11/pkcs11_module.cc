@@ -98,8 +98,7 @@ std::string RvName(CK_RV rv) {
   return text;
 }
 
-Status RvError(std::string_view what, CK_RV rv) {
-  std::string msg = std::string(what) + " failed: " + RvName(rv);
+bool IsDeviceError(CK_RV rv) {
   switch (rv) {
     case CKR_HOST_MEMORY:
     case CKR_DEVICE_ERROR:
@@ -107,10 +106,15 @@ Status RvError(std::string_view what, CK_RV rv) {
     case CKR_DEVICE_REMOVED:
     case CKR_TOKEN_NOT_PRESENT:
     case CKR_SESSION_CLOSED:
-      return Status::IOError(msg);
+      return true;
     default:
-      return Status::Internal(msg);
+      return false;
   }
+}
+
+Status RvError(std::string_view what, CK_RV rv) {
+  std::string msg = std::string(what) + " failed: " + RvName(rv);
+  return IsDeviceError(rv) ? Status::IOError(msg) : Status::Internal(msg);
 }
 
 std::string FixedString(std::span<const unsigned char> field) {

@@ -16,19 +16,13 @@ CK_KEY_TYPE kGenericSecret = CKK_GENERIC_SECRET;
 // the login failed. Everything else the token reports while unwrapping means "not this key".
 bool IsEnvironmentError(CK_RV rv) {
   switch (rv) {
-    case CKR_HOST_MEMORY:
-    case CKR_DEVICE_ERROR:
-    case CKR_DEVICE_MEMORY:
-    case CKR_DEVICE_REMOVED:
-    case CKR_TOKEN_NOT_PRESENT:
-    case CKR_SESSION_CLOSED:
     case CKR_SESSION_HANDLE_INVALID:
     case CKR_USER_NOT_LOGGED_IN:
     case CKR_CRYPTOKI_NOT_INITIALIZED:
     case CKR_FUNCTION_NOT_SUPPORTED:
       return true;
     default:
-      return false;
+      return IsDeviceError(rv);
   }
 }
 
