@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <iostream>
 #include <set>
 #include <sstream>
@@ -21,6 +22,8 @@ constexpr int kMaxPcr = 23;
 // "0,7" -> {0, 7}: distinct PCR numbers of the SHA-256 bank.
 Result<std::vector<int>> ParsePcrs(const std::string& text) {
   std::vector<int> pcrs;
+  if (text.empty()) return Status::InvalidArgument("--tpm2-pcrs is empty (leave it out for none)");
+  if (text.back() == ',') return Status::InvalidArgument("--tpm2-pcrs ends with a comma");
   std::set<int> seen;
   std::stringstream in(text);
   std::string item;
@@ -80,6 +83,7 @@ void AddEnrolOptions(CLI::App* cmd, EnrolSettings* s, EnrolFlags flags) {
   cmd->add_flag("--tpm2", s->tpm2, "Seal the slot to this host's TPM")->group(group);
   cmd->add_option("--tpm2-pcrs", s->tpm2_pcrs,
                   "Bind the TPM slot to these SHA-256 PCRs' current values, e.g. 0,7")
+      ->each([s](const std::string&) { s->tpm2_pcrs_given = true; })
       ->type_name("LIST")
       ->group(group);
   cmd->add_option("--tpm2-pin-file", s->tpm2_pin_file, "Also require the PIN in FILE")
@@ -104,16 +108,28 @@ void AddEnrolOptions(CLI::App* cmd, EnrolSettings* s, EnrolFlags flags) {
       ->group(group);
 }
 
-Result<std::unique_ptr<KeyProvider>> ProviderForEnrol(const EnrolSettings& s, EnrolFlags flags) {
+Status CheckEnrolSettings(const EnrolSettings& s, EnrolFlags flags) {
   int asked =
       !s.keyfile.empty() + !s.passphrase_file.empty() + s.recovery + s.tpm2 + !s.pkcs11_uri.empty();
   if (asked > 1) return Status::InvalidArgument("give one of " + Names(flags) + ", not several");
-  if (!s.tpm2 && (!s.tpm2_pcrs.empty() || !s.tpm2_pin_file.empty() || !s.tpm2_tcti.empty())) {
+  if (!s.tpm2 && (s.tpm2_pcrs_given || !s.tpm2_pin_file.empty() || !s.tpm2_tcti.empty())) {
     return Status::InvalidArgument("--tpm2-pcrs, --tpm2-pin-file and --tpm2-tcti need --tpm2");
   }
-  if (s.pkcs11_uri.empty() && (!s.pin_file.empty() || !s.pkcs11_module.empty())) {
-    return Status::InvalidArgument("--pin-file and --pkcs11-module need --pkcs11");
+  if (s.pkcs11_uri.empty() && !s.pin_file.empty()) {
+    return Status::InvalidArgument("--pin-file needs --pkcs11");
   }
+  // In `keyslot add` the module may be there for --unlock-pkcs11 alone.
+  if (flags == EnrolFlags::kInit && s.pkcs11_uri.empty() && !s.pkcs11_module.empty()) {
+    return Status::InvalidArgument("--pkcs11-module needs --pkcs11");
+  }
+  if (!s.recovery && flags == EnrolFlags::kKeyslotAdd && !s.recovery_key_out.empty()) {
+    return Status::InvalidArgument("--recovery-key-out needs --recovery");
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<KeyProvider>> ProviderForEnrol(const EnrolSettings& s, EnrolFlags flags) {
+  MV_RETURN_IF_ERROR(CheckEnrolSettings(s, flags));
   if (!s.keyfile.empty()) {
     MV_ASSIGN_OR_RETURN(SecretBytes key, ReadKeyfile(s.keyfile));
     return keyprovider::NewKeyfileProvider(std::move(key));
@@ -125,7 +141,9 @@ Result<std::unique_ptr<KeyProvider>> ProviderForEnrol(const EnrolSettings& s, En
   if (s.tpm2) {
     keyprovider::Tpm2Options options;
     options.tcti = s.tpm2_tcti.empty() ? keyprovider::kDefaultTpm2Tcti : s.tpm2_tcti;
-    MV_ASSIGN_OR_RETURN(options.pcrs, ParsePcrs(s.tpm2_pcrs));
+    if (s.tpm2_pcrs_given) {
+      MV_ASSIGN_OR_RETURN(options.pcrs, ParsePcrs(s.tpm2_pcrs));
+    }
     MV_ASSIGN_OR_RETURN(options.pin, OptionalPin(s.tpm2_pin_file));
     return keyprovider::NewTpm2Provider(std::move(options));
   }
@@ -138,7 +156,9 @@ Result<std::unique_ptr<KeyProvider>> ProviderForEnrol(const EnrolSettings& s, En
   }
   if (s.recovery) return Status::Internal("a recovery slot is made with NewRecoveryKeyFor");
   if (flags == EnrolFlags::kKeyslotAdd || !CanPrompt()) {
-    return Status::InvalidArgument("no key given for the new keyslot: use " + Names(flags));
+    return Status::InvalidArgument(std::string("no key given for the ") +
+                                   (flags == EnrolFlags::kInit ? "first" : "new") +
+                                   " keyslot: use " + Names(flags));
   }
   MV_ASSIGN_OR_RETURN(SecretBytes first, PromptSecret("New passphrase: "));
   MV_ASSIGN_OR_RETURN(SecretBytes second, PromptSecret("Repeat the passphrase: "));
@@ -146,15 +166,32 @@ Result<std::unique_ptr<KeyProvider>> ProviderForEnrol(const EnrolSettings& s, En
   return keyprovider::NewPassphraseProvider(std::move(first));
 }
 
+namespace {
+std::string PartialPath(const std::string& out_path) { return out_path + ".partial"; }
+}  // namespace
+
+Status PendingRecoveryKey::Keep() {
+  if (out_path.empty()) return Status::Ok();
+  // link() rather than rename(): it never replaces a file that appeared at OUT meanwhile.
+  if (link(PartialPath(out_path).c_str(), out_path.c_str()) != 0) {
+    return Status::FromErrno(
+        errno, "the recovery key is in " + PartialPath(out_path) + "; moving it to " + out_path);
+  }
+  unlink(PartialPath(out_path).c_str());
+  return Status::Ok();
+}
+
 void PendingRecoveryKey::Discard() {
-  if (!written_to.empty()) unlink(written_to.c_str());
-  written_to.clear();
+  if (!out_path.empty()) unlink(PartialPath(out_path).c_str());
 }
 
 Result<PendingRecoveryKey> NewRecoveryKeyFor(const std::string& out_path) {
   if (out_path.empty() && isatty(STDOUT_FILENO) != 1) {
     return Status::InvalidArgument(
         "a recovery key is shown only on a terminal: give --recovery-key-out FILE");
+  }
+  if (!out_path.empty() && access(out_path.c_str(), F_OK) == 0) {
+    return Status::AlreadyExists(out_path + " exists; a recovery key is written to a new file");
   }
   PendingRecoveryKey pending;
   MV_ASSIGN_OR_RETURN(pending.key, keyprovider::NewRecoveryKey());
@@ -163,15 +200,15 @@ Result<PendingRecoveryKey> NewRecoveryKeyFor(const std::string& out_path) {
     SecretBytes line(text.size() + 1);
     std::copy(text.span().begin(), text.span().end(), line.data());
     line.data()[text.size()] = '\n';
-    MV_RETURN_IF_ERROR(WriteNewFile(out_path, line.span(), 0600));
-    pending.written_to = out_path;
+    MV_RETURN_IF_ERROR(WriteNewFile(PartialPath(out_path), line.span(), 0600));
+    pending.out_path = out_path;
   }
   return pending;
 }
 
 void ShowRecoveryKey(const PendingRecoveryKey& pending) {
-  if (!pending.written_to.empty()) {
-    std::cout << "Recovery key written to " << pending.written_to
+  if (!pending.out_path.empty()) {
+    std::cout << "Recovery key written to " << pending.out_path
               << ": keep it offline, away from the store.\n";
     return;
   }

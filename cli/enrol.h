@@ -18,6 +18,7 @@ struct EnrolSettings {
   bool recovery = false;
   bool tpm2 = false;
   std::string tpm2_pcrs, tpm2_pin_file, tpm2_tcti;
+  bool tpm2_pcrs_given = false;  // "--tpm2-pcrs ''" is an error, not "no PCRs"
   std::string pkcs11_uri, pin_file, pkcs11_module;
   std::string recovery_key_out;  // where to write a new recovery key ("" = the terminal)
 };
@@ -27,19 +28,25 @@ struct EnrolSettings {
 enum class EnrolFlags { kInit, kKeyslotAdd };
 void AddEnrolOptions(CLI::App* cmd, EnrolSettings* settings, EnrolFlags flags);
 
+// InvalidArgument unless `settings` asks for at most one kind of slot, and its options
+// belong to that kind.
+Status CheckEnrolSettings(const EnrolSettings& settings, EnrolFlags flags);
+
 // A provider for the one slot `settings` asks for. With nothing asked and a terminal,
 // `init` asks for a new passphrase twice; otherwise nothing asked is InvalidArgument.
 Result<std::unique_ptr<keyprovider::KeyProvider>> ProviderForEnrol(const EnrolSettings& settings,
                                                                    EnrolFlags flags);
 
-// A new recovery key, already written where `out_path` says (a new file, mode 0600) or,
-// with no path, held to be shown on the terminal by ShowRecoveryKey once the slot exists.
-// InvalidArgument if there is no path and stdout is not a terminal: a key nobody sees
-// would make a slot nobody can use.
+// A new recovery key, already written to "OUT.partial" (a new file, mode 0600) when
+// `out_path` is given, or held to be shown on the terminal by ShowRecoveryKey once the slot
+// exists. InvalidArgument if there is no path and stdout is not a terminal: a key nobody
+// sees would make a slot nobody can use. After the slot is written, Keep() moves the file
+// to OUT (never replacing a file there); if the slot is not made, Discard() removes it. A
+// command killed in between leaves only the ".partial" file.
 struct PendingRecoveryKey {
   SecretBytes key;
-  std::string written_to;  // "" if it is for the terminal
-  // Removes the written file (the slot was not made after all).
+  std::string out_path;  // "" if it is for the terminal
+  Status Keep();
   void Discard();
 };
 Result<PendingRecoveryKey> NewRecoveryKeyFor(const std::string& out_path);

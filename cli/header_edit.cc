@@ -1,21 +1,50 @@
 #include "cli/header_edit.h"
 
+#include "crypto/hex.h"
+#include "volume/rollback_state.h"
 #include "volume/store_lock.h"
-#include "volume/volume_keys.h"
 
 namespace modelvault::cli {
+namespace {
+
+std::string StateKey(const volume::VolumeHeader& header) {
+  return "header:" + crypto::HexEncode(header.volume_id.span());
+}
+
+}  // namespace
+
+Status VerifyHeader(const std::string& backing, const volume::VolumeHeader& header,
+                    const volume::VolumeKeys& keys, int opened_slot,
+                    const std::string& state_path) {
+  const std::string path = backing + "/" + volume::kHeaderFile;
+  Status verified = header.Verify(keys);
+  if (!verified.ok()) {
+    return Status::Corruption(path + ": " + verified.message() + " (keyslot " +
+                              std::to_string(opened_slot) + " opened; the slot list around it " +
+                              "was changed without the store's key)");
+  }
+  return volume::CheckAndRecordVersion(state_path, StateKey(header), header.generation,
+                                       "the header " + path);
+}
 
 Status EditHeader(const std::string& backing, const config::UnlockSettings& unlock,
                   const HeaderEdit& edit) {
-  MV_ASSIGN_OR_RETURN(UniqueFd lock, volume::LockHeaderForEditing(backing));
-  MV_ASSIGN_OR_RETURN(volume::VolumeHeader header, volume::ReadVolumeHeader(backing));
-  MV_ASSIGN_OR_RETURN(Unlocked unlocked, UnlockMasterKey(backing, header, unlock));
+  // Unlocking may wait at a prompt; the lock is taken only once the key is known.
+  MV_ASSIGN_OR_RETURN(volume::VolumeHeader first, volume::ReadVolumeHeader(backing));
+  MV_ASSIGN_OR_RETURN(Unlocked unlocked, UnlockMasterKey(backing, first, unlock));
   MV_ASSIGN_OR_RETURN(auto keys, volume::VolumeKeys::Derive(unlocked.master_key));
-  Status verified = header.Verify(*keys);
-  if (!verified.ok()) return verified.Annotate(backing + "/" + volume::kHeaderFile);
+  const std::string state_path = volume::DefaultRollbackStatePath();
+
+  MV_ASSIGN_OR_RETURN(UniqueFd lock, volume::LockHeaderForEditing(backing));
+  // Another command may have changed the header meanwhile; the key is the same.
+  MV_ASSIGN_OR_RETURN(volume::VolumeHeader header, volume::ReadVolumeHeader(backing));
+  MV_RETURN_IF_ERROR(VerifyHeader(backing, header, *keys, unlocked.slot_id, state_path));
   MV_RETURN_IF_ERROR(edit(header, unlocked));
+  ++header.generation;
   MV_RETURN_IF_ERROR(header.Seal(*keys));
-  return volume::WriteVolumeHeader(backing, header);
+  MV_RETURN_IF_ERROR(volume::WriteVolumeHeader(backing, header));
+  return volume::CheckAndRecordVersion(state_path, StateKey(header), header.generation,
+                                       "the header " + backing + "/" + volume::kHeaderFile);
 }
 
 }  // namespace modelvault::cli

@@ -1,7 +1,9 @@
-// Changing a store's header with its key: unlock, check the header's MAC (so that a slot
-// swapped in or rolled back is refused before anything is built on it), edit, seal and
-// replace the file atomically, all under the header-edit lock. A failure at any step
-// leaves modelvault.json as it was.
+// Changing a store's header with its key: unlock (perhaps at a prompt, holding no lock),
+// then under the header-edit lock re-read the header, check its MAC (so that a slot
+// swapped in is refused before anything is built on it) and its generation against this
+// host's rollback state (so that an old header, with a slot since removed, is refused too),
+// edit, count the generation up, seal and replace the file atomically. A failure at any
+// step leaves modelvault.json as it was.
 #pragma once
 
 #include <functional>
@@ -10,6 +12,7 @@
 #include "base/status.h"
 #include "cli/unlock.h"
 #include "volume/volume_header.h"
+#include "volume/volume_keys.h"
 
 namespace modelvault::cli {
 
@@ -18,5 +21,11 @@ using HeaderEdit = std::function<Status(volume::VolumeHeader& header, const Unlo
 
 Status EditHeader(const std::string& backing, const config::UnlockSettings& unlock,
                   const HeaderEdit& edit);
+
+// Checks the MAC of `header` under `keys` (the error says which slot opened, since a
+// header that fails after a slot opened was edited by someone without the key), then its
+// generation against the rollback state at `state_path`, recording it if it is new.
+Status VerifyHeader(const std::string& backing, const volume::VolumeHeader& header,
+                    const volume::VolumeKeys& keys, int opened_slot, const std::string& state_path);
 
 }  // namespace modelvault::cli

@@ -60,6 +60,10 @@ Status RunInfo(const std::string& backing, bool as_json) {
 void AddInfoCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "info", "Show a store's parameters and keyslots (no key needed; not authenticated)");
+  cmd->footer(
+      "Examples:\n"
+      "  modelvault info /srv/models.enc\n"
+      "  modelvault info /srv/models.enc --json | jq .keyslots");
   auto backing = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
   cmd->add_option("BACKING", *backing, "The store's backing directory")->required();

@@ -64,7 +64,10 @@ Status RunInit(const InitOptions& opts) {
   std::cout << "Created store " << opts.backing << " (block size " << opts.block_size
             << ", keyslot 0: " << provider->Type() << (pending ? ", keyslot 1: recovery" : "")
             << ")\n";
-  if (pending) ShowRecoveryKey(*pending);
+  if (pending) {
+    MV_RETURN_IF_ERROR(pending->Keep());
+    ShowRecoveryKey(*pending);
+  }
   return Status::Ok();
 }
 

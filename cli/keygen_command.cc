@@ -27,6 +27,10 @@ Status RunKeygen(const std::string& path) {
 
 void AddKeygenCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("keygen", "Write a new random key file (mode 0600)");
+  cmd->footer(
+      "Example:\n"
+      "  modelvault keygen /etc/modelvault/models.key\n"
+      "  modelvault init /srv/models.enc --keyfile /etc/modelvault/models.key");
   auto path = std::make_shared<std::string>();
   cmd->add_option("FILE", *path, "The key file to create; it must not exist")->required();
   SetAction(cmd, [path] { return RunKeygen(*path); });

@@ -32,6 +32,7 @@ Status AddSlot(const std::string& backing, const config::UnlockSettings& unlock,
 }
 
 Status RunAdd(const AddArgs& a) {
+  MV_RETURN_IF_ERROR(CheckEnrolSettings(a.slot, EnrolFlags::kKeyslotAdd));
   int slot_id = -1;
   if (a.slot.recovery) {
     // The key is written out (or held for the terminal) before the slot exists, so a slot is
@@ -44,11 +45,9 @@ Status RunAdd(const AddArgs& a) {
       return added;
     }
     std::cout << "Added keyslot " << slot_id << " (recovery) to " << a.backing << "\n";
+    MV_RETURN_IF_ERROR(pending.Keep());
     ShowRecoveryKey(pending);
     return Status::Ok();
-  }
-  if (!a.slot.recovery_key_out.empty()) {
-    return Status::InvalidArgument("--recovery-key-out needs --recovery");
   }
   MV_ASSIGN_OR_RETURN(auto provider, ProviderForEnrol(a.slot, EnrolFlags::kKeyslotAdd));
   MV_RETURN_IF_ERROR(AddSlot(a.backing, a.unlock, *provider, &slot_id));
@@ -59,6 +58,10 @@ Status RunAdd(const AddArgs& a) {
 
 Status RunList(const std::string& backing, bool as_json) {
   MV_ASSIGN_OR_RETURN(volume::VolumeHeader header, volume::ReadVolumeHeader(backing));
+  // The header parser has checked that every slot has an integer id.
+  std::stable_sort(
+      header.keyslots.begin(), header.keyslots.end(),
+      [](const json& x, const json& y) { return x["id"].get<int>() < y["id"].get<int>(); });
   if (as_json) {
     json slots = json::array();
     for (const json& slot : header.keyslots) slots.push_back(SlotSummary(slot));
@@ -122,6 +125,10 @@ void AddList(CLI::App* keyslot) {
   auto backing = std::make_shared<std::string>();
   auto as_json = std::make_shared<bool>(false);
   CLI::App* cmd = keyslot->add_subcommand("list", "List the keyslots (no key needed)");
+  cmd->footer(
+      "Shows id, type, creation time and the parameters that are not secret (PCRs, TCTI,\n"
+      "token URI, ...). Needs no key; the header is not authenticated without one.\n"
+      "Example:\n  modelvault keyslot list /srv/models.enc --json");
   cmd->add_option("BACKING", *backing, "The store's backing directory")->required();
   cmd->add_flag("--json", *as_json, "Print JSON instead of text");
   SetAction(cmd, [backing, as_json] { return RunList(*backing, *as_json); });

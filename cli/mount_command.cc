@@ -12,9 +12,11 @@
 #include "base/mount_table.h"
 #include "cli/commands.h"
 #include "cli/daemon.h"
+#include "cli/header_edit.h"
 #include "cli/unlock.h"
 #include "config/mount_config.h"
 #include "fs/serve.h"
+#include "volume/rollback_state.h"
 #include "volume/store_lock.h"
 #include "volume/volume.h"
 
@@ -23,6 +25,7 @@ namespace {
 
 struct MountArgs {
   std::string backing, mountpoint, config;
+  std::string state_file;  // from the config; "" for the default
   config::UnlockSettings unlock;
   bool foreground = false, read_only = false;
   std::vector<std::string> options;
@@ -56,9 +59,8 @@ Status ApplyConfig(CLI::App* cmd, MountArgs* a) {
   if (a->mountpoint.empty()) a->mountpoint = c.mountpoint;
   // Unlock settings come whole from one place: the command line if it names any.
   const config::UnlockSettings& u = a->unlock;
-  bool cli_unlock = u.AnyGiven() || !u.tpm2_tcti.empty() || !u.tpm2_pin_file.empty() ||
-                    !u.pkcs11_pin_file.empty();
-  if (!cli_unlock) a->unlock = c.unlock;
+  if (!u.AnyGiven()) a->unlock = c.unlock;
+  a->state_file = c.state_file;
   if (cmd->count("--foreground") == 0) a->foreground = c.foreground;
   if (cmd->count("--read-only") == 0) a->read_only = c.read_only;
   if (cmd->count("--threads") == 0) a->threads = c.threads;
@@ -94,6 +96,10 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
   std::string opened_with;
   {
     MV_ASSIGN_OR_RETURN(Unlocked unlocked, UnlockMasterKey(backing, header, a.unlock));
+    MV_ASSIGN_OR_RETURN(auto keys, volume::VolumeKeys::Derive(unlocked.master_key));
+    MV_RETURN_IF_ERROR(
+        VerifyHeader(backing, header, *keys, unlocked.slot_id,
+                     a.state_file.empty() ? volume::DefaultRollbackStatePath() : a.state_file));
     MV_ASSIGN_OR_RETURN(vol, volume::Volume::Open(backing, unlocked.master_key));
     opened_with = "keyslot " + std::to_string(unlocked.slot_id) + ", " + unlocked.slot_type;
   }

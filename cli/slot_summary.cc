@@ -17,6 +17,7 @@ constexpr const char* kParameterFields[] = {"kdf",       "n",           "r",
 std::string Text(const json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_array()) {
+    if (value.empty()) return "none";
     std::string out;
     for (const json& item : value) out += (out.empty() ? "" : ",") + Text(item);
     return out;

@@ -12,10 +12,13 @@
 namespace modelvault::cli {
 namespace {
 
+// "\n" or "\r\n" at the end; a lone "\r" is part of the secret.
 SecretBytes WithoutLineEnd(const SecretBytes& text) {
   size_t n = text.size();
-  if (n > 0 && text.data()[n - 1] == '\n') --n;
-  if (n > 0 && text.data()[n - 1] == '\r') --n;
+  if (n > 0 && text.data()[n - 1] == '\n') {
+    --n;
+    if (n > 0 && text.data()[n - 1] == '\r') --n;
+  }
   return SecretBytes::CopyOf(text.span().first(n));
 }
 

@@ -2,6 +2,7 @@
 #include "cli/unlock.h"
 
 #include <algorithm>
+#include <iostream>
 #include <optional>
 #include <vector>
 
@@ -75,7 +76,8 @@ Result<std::optional<Method>> MakeMethod(const std::string& name, const UnlockSe
     MV_ASSIGN_OR_RETURN(options.pin, OptionalPin(s.tpm2_pin_file));
     m.has_pin = m.spends_pin_tries = options.pin.has_value();
     m.provider = keyprovider::NewTpm2Provider(std::move(options));
-  } else if (name == "pkcs11" && (!s.pkcs11_uri.empty() || !s.pkcs11_pin_file.empty())) {
+  } else if (name == "pkcs11" &&
+             (!s.pkcs11_uri.empty() || !s.pkcs11_pin_file.empty() || !s.pkcs11_module.empty())) {
     keyprovider::Pkcs11Options options;
     options.uri = m.preferred_uri = s.pkcs11_uri;
     options.module = s.pkcs11_module;
@@ -88,28 +90,48 @@ Result<std::optional<Method>> MakeMethod(const std::string& name, const UnlockSe
   return std::optional<Method>(std::move(m));
 }
 
-// What happened to each slot tried, grouped by message so that ten slots of a TPM that
-// cannot be reached make one line.
+// What happened to each slot tried. A message that names its slot stays as it is; one that
+// does not (a module that will not load, a TPM that cannot be reached) is said once for all
+// the slots it stopped: "keyslots 4, 5: cannot load ...".
 class Outcomes {
  public:
-  void Add(int slot_id, const Status& status) {
-    // Most provider messages name their slot already.
-    std::string message = status.message();
+  // `spent_pin`: the attempt gave a PIN to a token or TPM, which may have counted a try.
+  void Add(int slot_id, const Status& status, bool spent_pin = false) {
+    pin_failures_ = pin_failures_ || spent_pin;
+    const std::string& message = status.message();
     bool named = message.find("keyslot " + std::to_string(slot_id)) != std::string::npos;
-    if (!named) message = "keyslot " + std::to_string(slot_id) + ": " + message;
-    if (std::find(lines_.begin(), lines_.end(), message) == lines_.end()) lines_.push_back(message);
+    auto same = std::find_if(entries_.begin(), entries_.end(),
+                             [&](const Entry& e) { return e.message == message; });
+    if (same == entries_.end()) {
+      entries_.push_back({message, named, {slot_id}});
+    } else if (!named) {
+      same->slots.push_back(slot_id);
+    }
     codes_.push_back(status.code());
   }
   bool empty() const { return codes_.empty(); }
+  bool pin_failures() const { return pin_failures_; }
+  // "keyslot 1: PCR 7 changed ...; keyslots 4, 5: cannot load ..."
+  std::string Text() const {
+    std::string text;
+    for (const Entry& e : entries_) {
+      std::string line = e.message;
+      if (!e.named) {
+        std::string ids;
+        for (int id : e.slots) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+        line = (e.slots.size() == 1 ? "keyslot " : "keyslots ") + ids + ": " + line;
+      }
+      text += (text.empty() ? "" : "; ") + line;
+    }
+    return text;
+  }
   // One code if every failure had it, else PermissionDenied.
   Status ToStatus(const std::string& backing) const {
-    std::string text;
-    for (const auto& line : lines_) text += (text.empty() ? "" : "; ") + line;
     Code code = codes_.front();
     for (Code c : codes_) {
       if (c != code) code = Code::kPermissionDenied;
     }
-    std::string message = backing + ": no keyslot opened (" + text + ")";
+    std::string message = backing + ": no keyslot opened (" + Text() + ")";
     switch (code) {
       case Code::kIOError:
         return Status::IOError(message);
@@ -127,9 +149,25 @@ class Outcomes {
   }
 
  private:
-  std::vector<std::string> lines_;
+  struct Entry {
+    std::string message;
+    bool named;
+    std::vector<int> slots;
+  };
+  std::vector<Entry> entries_;
   std::vector<Code> codes_;
+  bool pin_failures_ = false;
 };
+
+// A slot opened after a PIN was refused on the way: say so, since that spent one of the
+// token's or TPM's tries.
+Unlocked Opened(Unlocked unlocked, const Outcomes& outcomes) {
+  if (outcomes.pin_failures()) {
+    std::cerr << "modelvault: warning: opened keyslot " << unlocked.slot_id << " after "
+              << outcomes.Text() << "\n";
+  }
+  return unlocked;
+}
 
 // The slots `method` may try, in the order to try them.
 std::vector<const json*> Candidates(const volume::VolumeHeader& header, const Method& method) {
@@ -158,7 +196,7 @@ std::optional<Unlocked> TryMethod(const volume::VolumeHeader& header, Method& me
     }
     auto key = method.provider->Unlock(*slot, header.volume_id);
     if (key.ok()) return Unlocked{std::move(key).value(), id, method.slot_type};
-    outcomes->Add(id, key.status());
+    outcomes->Add(id, key.status(), method.spends_pin_tries);
     if (method.spends_pin_tries && key.status().message().find("PIN") != std::string::npos) break;
   }
   return std::nullopt;
@@ -191,12 +229,16 @@ Result<Unlocked> UnlockWithoutSecrets(const std::string& backing,
     UnlockSettings tpm = settings;
     tpm.tpm2 = true;
     MV_ASSIGN_OR_RETURN(std::optional<Method> method, MakeMethod("tpm2", tpm));
-    if (auto unlocked = TryMethod(header, *method, &outcomes)) return std::move(*unlocked);
+    if (auto unlocked = TryMethod(header, *method, &outcomes)) {
+      return Opened(std::move(*unlocked), outcomes);
+    }
   }
   if (CanPrompt() && HasSlot(header, "passphrase")) {
     MV_ASSIGN_OR_RETURN(SecretBytes passphrase, PromptSecret("Passphrase for " + backing + ": "));
     Method method{"passphrase", keyprovider::NewPassphraseProvider(std::move(passphrase))};
-    if (auto unlocked = TryMethod(header, method, &outcomes)) return std::move(*unlocked);
+    if (auto unlocked = TryMethod(header, method, &outcomes)) {
+      return Opened(std::move(*unlocked), outcomes);
+    }
   }
   if (outcomes.empty()) return NoKeyGiven(backing, header);
   return outcomes.ToStatus(backing);
@@ -208,9 +250,7 @@ Result<Unlocked> UnlockMasterKey(const std::string& backing, const volume::Volum
                                  const UnlockSettings& settings) {
   UnlockSettings s = settings;
   if (!s.order.empty()) s.tpm2 = s.tpm2 || std::count(s.order.begin(), s.order.end(), "tpm2");
-  bool any = s.AnyGiven() || !s.tpm2_tcti.empty() || !s.tpm2_pin_file.empty() ||
-             !s.pkcs11_pin_file.empty();
-  if (!any) return UnlockWithoutSecrets(backing, header, s);
+  if (!s.AnyGiven()) return UnlockWithoutSecrets(backing, header, s);
   const std::vector<std::string>& order = s.order.empty() ? kDefaultOrder : s.order;
   Outcomes outcomes;
   std::string unused;
@@ -221,7 +261,9 @@ Result<Unlocked> UnlockMasterKey(const std::string& backing, const volume::Volum
       unused += (unused.empty() ? "" : ", ") + name;
       continue;
     }
-    if (auto unlocked = TryMethod(header, *method, &outcomes)) return std::move(*unlocked);
+    if (auto unlocked = TryMethod(header, *method, &outcomes)) {
+      return Opened(std::move(*unlocked), outcomes);
+    }
   }
   if (outcomes.empty()) {
     return Status::NotFound(backing + ": the store has no " + unused +

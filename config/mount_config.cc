@@ -14,9 +14,9 @@ namespace {
 
 constexpr size_t kMaxConfigSize = 1 << 20;
 constexpr int kMaxThreads = 1024;
-constexpr std::array<std::string_view, 8> kTopKeys = {"backing",    "mountpoint",   "read_only",
+constexpr std::array<std::string_view, 9> kTopKeys = {"backing",    "mountpoint",   "read_only",
                                                       "foreground", "fuse_options", "threads",
-                                                      "log_level",  "unlock"};
+                                                      "log_level",  "unlock",       "state_file"};
 constexpr std::array<std::string_view, 6> kUnlockKeys = {
     "order", "keyfile", "passphrase_file", "recovery_key_file", "tpm2", "pkcs11"};
 constexpr std::array<std::string_view, 2> kTpm2Keys = {"tcti", "pin_file"};
@@ -208,6 +208,7 @@ Status ReadTopKey(const Reporter& r, const YAML::Node& key, const YAML::Node& va
   if (name == "fuse_options") return ReadStringList(r, key, value, &c->fuse_options);
   if (name == "threads") return ReadThreads(r, key, value, &c->threads);
   if (name == "log_level") return ReadLogLevel(r, key, value, &c->log_level);
+  if (name == "state_file") return ReadString(r, key, value, &c->state_file);
   return ReadUnlock(r, key, value, &c->unlock);  // ForEachEntry admits only kTopKeys
 }
 

@@ -7,6 +7,7 @@
 //   fuse_options: [allow_other]
 //   threads: 8
 //   log_level: info            # debug | info | warning | error
+//   state_file: /var/lib/modelvault/state.json
 //   unlock:                    # see unlock_settings.h
 //     order: [tpm2, keyfile]
 //     keyfile: /etc/modelvault/models.key
@@ -33,6 +34,9 @@ struct MountConfig {
   std::vector<std::string> fuse_options;
   int threads = 0;        // 0 = the filesystem's default
   std::string log_level;  // "" (not set), "debug", "info", "warning" or "error"
+  // Where this host remembers the newest header generation it has seen ("" = the default,
+  // see volume/rollback_state.h).
+  std::string state_file;
 };
 
 Result<MountConfig> LoadMountConfig(const std::string& path);

@@ -35,10 +35,12 @@ struct UnlockSettings {
   std::string tpm2_tcti, tpm2_pin_file;
   std::string pkcs11_uri, pkcs11_pin_file, pkcs11_module;
 
-  // True if any method is named; false means "try what needs no secret".
+  // True if anything is said about how to unlock (a TPM PIN or a token's module alone
+  // count); false means "try what needs no secret".
   bool AnyGiven() const {
     return !keyfile.empty() || !passphrase_file.empty() || !recovery_key_file.empty() || tpm2 ||
-           !pkcs11_uri.empty();
+           !tpm2_tcti.empty() || !tpm2_pin_file.empty() || !pkcs11_uri.empty() ||
+           !pkcs11_pin_file.empty() || !pkcs11_module.empty();
   }
 };
 

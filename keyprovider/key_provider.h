@@ -45,7 +45,7 @@ std::unique_ptr<KeyProvider> NewRecoveryKeyProvider(SecretBytes key);
 std::unique_ptr<KeyProvider> NewPassphraseProvider(SecretBytes passphrase,
                                                    crypto::ScryptParams params = {});
 
-// A KEK sealed to a TPM 2.0 (docs/FORMAT.md, "tpm2 slots"), optionally bound to PCR values
+// A KEK sealed to a TPM 2.0 (docs/FORMAT.md, "Keyslots", type tpm2), optionally bound to PCR values
 // and a PIN.
 struct Tpm2Options {
   // The TCTI configuration, as Tss2_TctiLdr_Initialize takes it ("device:/dev/tpmrm0",
@@ -60,7 +60,7 @@ struct Tpm2Options {
 inline constexpr char kDefaultTpm2Tcti[] = "device:/dev/tpmrm0";
 std::unique_ptr<KeyProvider> NewTpm2Provider(Tpm2Options options);
 
-// A KEK wrapped by a key inside a PKCS#11 token (docs/FORMAT.md, "pkcs11 slots"): a
+// A KEK wrapped by a key inside a PKCS#11 token (docs/FORMAT.md, "Keyslots", type pkcs11): a
 // non-extractable AES key (AES key wrap), or an RSA key pair (RSA-OAEP; a slot can be
 // enrolled from the public key alone, without the PIN).
 struct Pkcs11Options {

@@ -30,9 +30,10 @@ constexpr char kContentCipher[] = "AES-256-GCM";
 constexpr char kNameCipher[] = "AES-256-SIV";
 // Far above any real header (a slot is a few hundred bytes); bounds what a hostile file costs.
 constexpr size_t kMaxHeaderSize = 1 << 20;
-constexpr std::array<std::string_view, 9> kFields = {"block_size",  "cipher",   "created",
-                                                     "format",      "keyslots", "mac",
-                                                     "name_cipher", "version",  "volume_id"};
+constexpr std::array<std::string_view, 11> kFields = {
+    "audit_key", "block_size", "cipher",      "created", "format",   "generation",
+    "keyslots",  "mac",        "name_cipher", "version", "volume_id"};
+constexpr size_t kAuditKeySize = 32;  // an Ed25519 public key
 
 // Never throws: strings that are not UTF-8 are replaced, both when sealing and when
 // verifying, so the MAC still covers exactly what is written.
@@ -150,6 +151,19 @@ Status ParseBody(const FieldReader& reader, const json& doc, const std::string& 
   header->block_size = static_cast<uint32_t>(block_size);
   MV_ASSIGN_OR_RETURN(header->created, reader.String("created"));
   MV_ASSIGN_OR_RETURN(header->keyslots, ParseKeyslots(reader, path));
+  // Headers written before these fields existed have neither; both then read as absent.
+  if (doc.contains("generation")) {
+    MV_ASSIGN_OR_RETURN(int64_t generation, reader.Integer("generation", 0, INT64_MAX));
+    header->generation = static_cast<uint64_t>(generation);
+  }
+  if (doc.contains("audit_key")) {
+    MV_ASSIGN_OR_RETURN(std::string key, reader.String("audit_key"));
+    auto bytes = crypto::Base64Decode(key);
+    if (!bytes.ok() || bytes->size() != kAuditKeySize) {
+      return reader.Error("field \"audit_key\" must be base64 of 32 bytes");
+    }
+    header->audit_key = std::move(bytes).value();
+  }
   MV_ASSIGN_OR_RETURN(header->mac, reader.String("mac"));
   return Status::Ok();
 }
@@ -182,14 +196,17 @@ Result<VolumeHeader> VolumeHeader::Parse(std::string_view text, const std::strin
 }
 
 json VolumeHeader::ToJson() const {
-  return json{{"format", kFormatName},
-              {"version", version},
-              {"volume_id", crypto::HexEncode(volume_id.span())},
-              {"cipher", cipher},
-              {"name_cipher", name_cipher},
-              {"block_size", block_size},
-              {"created", created},
-              {"keyslots", keyslots}};
+  json doc{{"format", kFormatName},
+           {"version", version},
+           {"volume_id", crypto::HexEncode(volume_id.span())},
+           {"cipher", cipher},
+           {"name_cipher", name_cipher},
+           {"block_size", block_size},
+           {"created", created},
+           {"keyslots", keyslots}};
+  if (!audit_key.empty()) doc["audit_key"] = crypto::Base64Encode(audit_key);
+  if (generation != 0) doc["generation"] = generation;
+  return doc;
 }
 
 std::string VolumeHeader::CanonicalBody() const { return Dump(ToJson(), -1); }

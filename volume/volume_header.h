@@ -32,6 +32,12 @@ struct VolumeHeader {
   // Each slot is an object with at least "id" (integer) and "type" (string); the rest is the
   // key provider's business (keyprovider/).
   std::vector<nlohmann::json> keyslots;
+  // Counts the header's edits (keyslot add/remove); a host remembers the highest it has
+  // seen (rollback_state.h), so an old header, with a slot since removed, is refused.
+  uint64_t generation = 0;
+  // The Ed25519 public key that verifies the store's audit log (VolumeKeys::AuditSeed);
+  // empty in stores made before audit logs existed.
+  std::vector<uint8_t> audit_key;
   std::string mac;  // base64 of HMAC-SHA256 over CanonicalBody()
 
   // Parses the text of modelvault.json. Errors name `path` and what is wrong: a syntax

@@ -14,6 +14,8 @@ constexpr std::string_view kHeaderMacLabel = "modelvault v1 header-mac";
 constexpr std::string_view kNamesLabel = "modelvault v1 names";
 constexpr std::string_view kXattrLabel = "modelvault v1 xattr";
 constexpr std::string_view kContentLabel = "modelvault v1 content";
+constexpr std::string_view kAuditLabel = "modelvault v1 audit-signing";
+constexpr size_t kAuditSeedSize = 32;
 constexpr size_t kHeaderMacKeySize = 32;
 
 Result<SecretBytes> Subkey(const SecretBytes& master, std::span<const uint8_t> info,
@@ -40,6 +42,10 @@ Result<std::shared_ptr<const VolumeKeys>> VolumeKeys::Derive(const SecretBytes& 
   return std::shared_ptr<const VolumeKeys>(new VolumeKeys(SecretBytes::CopyOf(master_key.span()),
                                                           std::move(header_mac), std::move(names),
                                                           std::move(xattrs)));
+}
+
+Result<SecretBytes> VolumeKeys::AuditSeed() const {
+  return Subkey(master_, crypto::AsBytes(kAuditLabel), kAuditSeedSize);
 }
 
 Result<crypto::AesGcm> VolumeKeys::ContentCipher(const FileId& file_id) const {

@@ -26,6 +26,9 @@ class VolumeKeys {
   const crypto::AesSiv& names() const { return names_; }
   // Cipher for extended attribute values.
   const crypto::AesGcm& xattrs() const { return xattrs_; }
+  // The 32-byte seed of the store's Ed25519 audit-signing key: anyone who can unlock the
+  // store can sign audit records; the public key in the header verifies them.
+  Result<SecretBytes> AuditSeed() const;
   // The content cipher of one file, keyed by HKDF(MK, label || file ID).
   Result<crypto::AesGcm> ContentCipher(const FileId& file_id) const;
   // HMAC-SHA256 under the header MAC key.

@@ -32,11 +32,11 @@ namespace modelvault::keyprovider::pkcs11 {
 
 // "CKR_PIN_INCORRECT" (or "CKR_0x...") for messages.
 std::string RvName(CK_RV rv);
-// The failure of a PKCS#11 call `what` ("C_OpenSession") as a Status: IOError for device
-// and memory errors, Internal for the rest. The message names `what` and the CKR.
-// True for failures of the host, the device or the connection to it (IOError), as opposed
-// to a refusal of what was asked.
+// True for failures of the host, the device or the connection to it, as opposed to a
+// refusal of what was asked.
 bool IsDeviceError(CK_RV rv);
+// The failure of a PKCS#11 call `what` ("C_OpenSession") as a Status: IOError for device
+// errors (IsDeviceError), Internal for the rest. The message names `what` and the CKR.
 Status RvError(std::string_view what, CK_RV rv);
 // A blank-padded fixed-width PKCS#11 text field (CK_TOKEN_INFO.label, ...) without padding.
 std::string FixedString(std::span<const unsigned char> field);

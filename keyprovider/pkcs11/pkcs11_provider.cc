@@ -1,4 +1,4 @@
-// The pkcs11 provider (docs/FORMAT.md, "pkcs11 slots"): a random 32-byte KEK, wrapped by a
+// The pkcs11 provider (docs/FORMAT.md, "Keyslots", type pkcs11): a random 32-byte KEK, wrapped by a
 // key inside a PKCS#11 token chosen by an RFC 7512 URI, seals the master key
 // (internal::SealSlot). A slot holds, all authenticated as the GCM associated data:
 //

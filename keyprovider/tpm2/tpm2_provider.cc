@@ -52,6 +52,25 @@ Result<SecretBytes> PinAuth(const SecretBytes& pin, std::span<const uint8_t> sal
   return crypto::HkdfSha256(pin.span(), salt, crypto::AsBytes(kPinLabel), kAuthSize);
 }
 
+// Whether the TCTI recorded in a slot may be used without the user naming it. The header is
+// editable by whoever can write the backing directory, and the TCTI loader dlopen()s names
+// it does not know and runs "cmd:" strings; "device:" opens any path read-write, and a
+// networked TPM could be a fake one that collects PIN-keyed HMACs to guess offline. So a
+// TCTI from the header must be a local TPM: a /dev/tpm* device or swtpm on a Unix socket.
+bool IsLocalTcti(std::string_view tcti) {
+  auto digits_after = [](std::string_view text, std::string_view prefix) {
+    if (!text.starts_with(prefix) || text.size() == prefix.size()) return false;
+    return text.substr(prefix.size()).find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  if (tcti == "device:" || digits_after(tcti, "device:/dev/tpmrm") ||
+      digits_after(tcti, "device:/dev/tpm")) {
+    return true;
+  }
+  constexpr std::string_view kSwtpmPath = "swtpm:path=/";
+  return tcti.starts_with(kSwtpmPath) && tcti.find(',') == std::string_view::npos &&
+         tcti.find("..") == std::string_view::npos;
+}
+
 std::string PcrList(const std::vector<int>& pcrs) {
   std::string text;
   for (int pcr : pcrs) text += (text.empty() ? "" : ", ") + std::to_string(pcr);
@@ -202,6 +221,10 @@ Result<SecretBytes> Tpm2Provider::DoUnlock(const json& slot, const volume::Volum
     }
     MV_ASSIGN_OR_RETURN(auth, PinAuth(*options_.pin, fields.pin_salt));
   }
+  if (options_.tcti.empty() && !IsLocalTcti(fields.tcti)) {
+    return Status::PermissionDenied(reader.name() + " records TCTI '" + fields.tcti +
+                                    "', which is used only when named with --tpm2-tcti");
+  }
   MV_ASSIGN_OR_RETURN(Connection * c, Connect(options_.tcti.empty() ? fields.tcti : options_.tcti));
   if (c->srk_name != fields.parent_name) {
     return Status::PermissionDenied(reader.name() + " is sealed to another TPM");
@@ -278,13 +301,13 @@ Status Tpm2Provider::PolicyMismatch(const Connection& c, const Tpm2Slot& fields,
   for (size_t i = 0; i < fields.pcrs.size(); ++i) {
     if (now[i] != fields.pcr_values[i]) changed.push_back(fields.pcrs[i]);
   }
-  if (changed.size() == 1) {
-    return Status::PermissionDenied(name + ": PCR " + PcrList(changed) +
-                                    " changed since enrolment");
-  }
+  // The recorded values come from the header; an edited slot could make an unchanged PCR
+  // look changed, which the message admits.
   if (!changed.empty()) {
-    return Status::PermissionDenied(name + ": PCRs " + PcrList(changed) +
-                                    " changed since enrolment");
+    return Status::PermissionDenied(name + (changed.size() == 1 ? ": PCR " : ": PCRs ") +
+                                    PcrList(changed) +
+                                    " changed since enrolment (or the slot's PCR fields were "
+                                    "edited)");
   }
   return Status::PermissionDenied(name +
                                   ": the slot's PCR/PIN binding does not match its sealed "
@@ -312,8 +335,13 @@ Status Tpm2Provider::WrongPin(const Connection& c, const std::string& name) {
   }
   if (max_tries == 0) return Status::PermissionDenied("wrong PIN for " + name);
   uint32_t left = max_tries > counter ? max_tries - counter : 0;
+  if (left == 0) {
+    return Status::PermissionDenied("wrong PIN for " + name +
+                                    "; the TPM is now in dictionary-attack lockout");
+  }
   return Status::PermissionDenied("wrong PIN for " + name + " (" + std::to_string(left) +
-                                  " tries left before the TPM locks out)");
+                                  (left == 1 ? " try" : " tries") +
+                                  " left before the TPM locks out)");
 }
 
 }  // namespace

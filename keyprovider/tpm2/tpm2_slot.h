@@ -1,4 +1,4 @@
-// The fields of a tpm2 keyslot (docs/FORMAT.md, "tpm2 slots") besides the envelope that
+// The fields of a tpm2 keyslot (docs/FORMAT.md, "Keyslots", type tpm2) besides the envelope that
 // internal::SealSlot adds. Every field is covered by the envelope's associated data, so an
 // edit that gets past these checks still fails to open the slot.
 //

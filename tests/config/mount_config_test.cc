@@ -76,7 +76,7 @@ TEST_F(MountConfigTest, UnknownKeyNamesFileLineAndTheKnownKeys) {
   EXPECT_EQ(Error("backing: /b\nmountpoint: /m\nreadonly: true\n"),
             path_ +
                 ": line 3: unknown key \"readonly\" (known: backing, mountpoint, read_only, "
-                "foreground, fuse_options, threads, log_level, unlock)");
+                "foreground, fuse_options, threads, log_level, unlock, state_file)");
   EXPECT_EQ(
       Error("unlock:\n  keyfile: /k\n  pin: 1234\n"),
       path_ +

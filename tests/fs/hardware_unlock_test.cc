@@ -174,6 +174,34 @@ TEST_F(Pkcs11UnlockTest, AnAesKeyInTheTokenUnlocksWithThePin) {
   EXPECT_EQ(SnapshotTree(backing()), before);
 }
 
+TEST_F(Pkcs11UnlockTest, TheTokenUnlocksToAddATpmSlotAndAWrongPinIsReportedOnTheWay) {
+  WriteModel();
+  auto tpm = Swtpm::Start();
+  ASSERT_TRUE(tpm.ok()) << tpm.status().ToString();
+  ASSERT_TRUE(Run({"keyslot", "add", backing(), "--keyfile", keyfile(), "--pkcs11",
+                   Uri(hsm_->aes_key_label()), "--pin-file", T("pin"), "--pkcs11-module",
+                   SoftHsmFixture::ModulePath()})
+                  .ok());
+  // As in docs/KEYS.md: the token opens the store, the new slot is the host's TPM.
+  CliResult add = Run({"keyslot", "add", backing(), "--unlock-pkcs11", Uri(hsm_->aes_key_label()),
+                       "--unlock-pin-file", T("pin"), "--pkcs11-module",
+                       SoftHsmFixture::ModulePath(), "--tpm2", "--tpm2-tcti", (*tpm)->Tcti()});
+  ASSERT_TRUE(add.ok()) << add.Describe();
+  EXPECT_NE(add.out.find("Added keyslot 2 (tpm2)"), std::string::npos) << add.out;
+  // A config that tries the token first with a wrong PIN still mounts through the TPM, and
+  // says that a PIN was refused.
+  std::ofstream(T("mount.yaml")) << "unlock:\n  order: [pkcs11, tpm2]\n  pkcs11:\n    uri: \""
+                                 << Uri(hsm_->aes_key_label())
+                                 << "\"\n    pin_file: " << T("wrong-pin")
+                                 << "\n    module: " << SoftHsmFixture::ModulePath() << "\n";
+  CliResult mount = Run({"mount", backing(), mountpoint(), "--config", T("mount.yaml")});
+  ASSERT_TRUE(mount.ok()) << mount.Describe();
+  EXPECT_NE(mount.out.find("keyslot 2, tpm2"), std::string::npos) << mount.out;
+  EXPECT_NE(mount.err.find("warning: opened keyslot 2 after"), std::string::npos) << mount.err;
+  EXPECT_NE(mount.err.find("wrong PIN"), std::string::npos) << mount.err;
+  ASSERT_TRUE(Run({"umount", mountpoint()}).ok());
+}
+
 TEST_F(Pkcs11UnlockTest, AnRsaSlotIsEnrolledWithoutThePinAndUnlockedWithIt) {
   WriteModel();
   CliResult add =

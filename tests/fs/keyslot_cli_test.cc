@@ -151,6 +151,48 @@ TEST_F(KeyslotCliTest, ARemovedSlotPutBackIsCaughtByTheHeaderMac) {
       "header authentication failed"));
 }
 
+TEST_F(KeyslotCliTest, AWholeOldHeaderPutBackIsRefusedAsARollback) {
+  WriteModel();
+  ASSERT_TRUE(Keygen(T("second.key")).ok());
+  auto old_header = ReadFile(B("modelvault.json"));
+  ASSERT_TRUE(old_header.has_value());
+  ASSERT_TRUE(
+      Run({"keyslot", "add", backing(), "--keyfile", keyfile(), "--new-keyfile", T("second.key")})
+          .ok());
+  ASSERT_TRUE(Run({"keyslot", "remove", backing(), "0", "--keyfile", T("second.key")}).ok());
+  EXPECT_EQ(Header()["generation"], 2);
+  // The old header is validly sealed, and its slot 0 still opens with the old key; only
+  // this host's memory of generation 2 tells it apart.
+  ASSERT_EQ(WriteFile(B("modelvault.json"), *old_header), 0);
+  EXPECT_TRUE(FailedCleanly(Run({"mount", backing(), mountpoint(), "--keyfile", keyfile()}),
+                            "older than version 2"));
+  EXPECT_FALSE(IsMountPoint(mountpoint()));
+  EXPECT_TRUE(FailedCleanly(
+      Run({"keyslot", "add", backing(), "--keyfile", keyfile(), "--new-keyfile", T("second.key")}),
+      "older than version 2"));
+}
+
+TEST_F(KeyslotCliTest, OneKindOfNewSlotAtATimeAndNoEmptyPcrList) {
+  const std::string before = SnapshotTree(backing());
+  EXPECT_TRUE(FailedCleanly(Run({"keyslot", "add", backing(), "--keyfile", keyfile(), "--recovery",
+                                 "--recovery-key-out", T("rk"), "--tpm2"}),
+                            "not several"));
+  EXPECT_TRUE(FailedCleanly(
+      Run({"keyslot", "add", backing(), "--keyfile", keyfile(), "--tpm2", "--tpm2-pcrs", ""}),
+      "--tpm2-pcrs is empty"));
+  EXPECT_TRUE(FailedCleanly(
+      Run({"keyslot", "add", backing(), "--keyfile", keyfile(), "--tpm2", "--tpm2-pcrs", "7,"}),
+      "comma"));
+  // A recovery slot that could not be added leaves no key file behind, finished or not.
+  ASSERT_TRUE(Keygen(T("other.key")).ok());
+  EXPECT_TRUE(FailedCleanly(Run({"keyslot", "add", backing(), "--keyfile", T("other.key"),
+                                 "--recovery", "--recovery-key-out", T("rk")}),
+                            "does not open"));
+  EXPECT_FALSE(ReadFile(T("rk")).has_value());
+  EXPECT_FALSE(ReadFile(T("rk.partial")).has_value());
+  EXPECT_EQ(SnapshotTree(backing()), before);
+}
+
 TEST_F(KeyslotCliTest, ConfigOrderChoosesTheMethodAndTheMountSaysWhichSlotOpened) {
   ASSERT_TRUE(RemoveTree(backing()));
   ASSERT_TRUE(

@@ -283,6 +283,9 @@ void MountFixture::SetUp() {
   const Options options = GetOptions();
   block_size_ = options.block_size != 0 ? options.block_size : kSpecDefaultBlockSize;
   root_ = MakeTempDir("mvfs");
+  // Every command the test runs remembers header generations here, not in the host's own
+  // /var/lib/modelvault (children inherit the environment).
+  ::setenv("MODELVAULT_STATE_FILE", (root_ + "/state.json").c_str(), 1);
   ASSERT_FALSE(root_.empty()) << "mkdtemp: " << ErrnoName(errno);
   keyfile_ = T("key");
   backing_ = T("backing");

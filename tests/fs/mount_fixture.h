@@ -1,7 +1,8 @@
 // MountFixture: a GoogleTest fixture that gives each test a fresh store mounted through
 // the real `modelvault` binary on a real FUSE mount, and tears it down afterwards.
 //
-// Per test it creates a private temporary directory holding a keyfile (`modelvault
+// Per test it creates a private temporary directory holding the host's rollback state
+// (MODELVAULT_STATE_FILE points there), a keyfile (`modelvault
 // keygen`), a backing directory (`modelvault init`, with the block size the test asks for)
 // and a mountpoint, and mounts the store there (`modelvault mount`, as root, no -o
 // options). TearDown unmounts every mount the test made with `modelvault umount`; if that

@@ -1,6 +1,7 @@
 // The tpm2 provider against a real swtpm: round trips, PIN, PCR binding, another TPM, an
 // unreachable TPM, dictionary-attack lockout.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "tests/keyprovider/tpm2/tpm2_case.h"
 #include "tests/keyprovider/tpm2/tpm2_test_util.h"
@@ -77,9 +78,11 @@ TEST_F(Tpm2Test, ChangedPcrIsNamed) {
   ASSERT_TRUE(tpm_->ExtendPcr(16).ok());
   auto key = Unlock(slot);
   EXPECT_EQ(key.status().code(), Code::kPermissionDenied);
-  EXPECT_EQ(key.status().message(), "keyslot 0: PCR 16 changed since enrolment");
+  EXPECT_EQ(key.status().message(),
+            "keyslot 0: PCR 16 changed since enrolment (or the slot's PCR fields were edited)");
   ASSERT_TRUE(tpm_->ExtendPcr(7).ok());
-  EXPECT_EQ(Unlock(slot).status().message(), "keyslot 0: PCRs 7, 16 changed since enrolment");
+  EXPECT_EQ(Unlock(slot).status().message(),
+            "keyslot 0: PCRs 7, 16 changed since enrolment (or the slot's PCR fields were edited)");
   // A PCR outside the slot's selection does not matter.
   json other = Enrol(std::nullopt, {23});
   ASSERT_TRUE(tpm_->ExtendPcr(16).ok());
@@ -90,9 +93,11 @@ TEST_F(Tpm2Test, ChangedPcrIsNamedWithPinToo) {
   json slot = Enrol("1234", {23});
   ASSERT_TRUE(tpm_->ExtendPcr(23).ok());
   auto key = Unlock(slot, "1234");
-  EXPECT_EQ(key.status().message(), "keyslot 0: PCR 23 changed since enrolment");
+  EXPECT_EQ(key.status().message(),
+            "keyslot 0: PCR 23 changed since enrolment (or the slot's PCR fields were edited)");
   // The policy check comes before TPM2_Unseal: a wrong PIN costs no try here.
-  EXPECT_EQ(Unlock(slot, "4321").status().message(), "keyslot 0: PCR 23 changed since enrolment");
+  EXPECT_EQ(Unlock(slot, "4321").status().message(),
+            "keyslot 0: PCR 23 changed since enrolment (or the slot's PCR fields were edited)");
 }
 
 TEST_F(Tpm2Test, SlotOfAnotherTpmIsRefused) {
@@ -127,13 +132,40 @@ TEST_F(Tpm2Test, UnreachableTpmIsIOErrorNamingTheTcti) {
   EXPECT_EQ(Unlock(slot).status().code(), Code::kIOError);
 }
 
+TEST_F(Tpm2Test, OnlyALocalTctiIsTakenFromTheHeader) {
+  json slot = Enrol(std::nullopt);
+  const std::string marker = tpm_->dir() + "/ran";
+  // Each of these would load a library, run a command, write to a file or talk to a TPM
+  // elsewhere if the header's word were taken for it.
+  const std::vector<std::string> hostile = {
+      "cmd:touch " + marker, "libtss2-tcti-mssim.so.0",        "mssim:",
+      "device:/etc/passwd",  "swtpm:host=192.0.2.1,port=2321", "swtpm:path=/tmp/x,host=192.0.2.1",
+      "/tmp/evil.so"};
+  for (const std::string& tcti : hostile) {
+    json edited = slot;
+    edited["tcti"] = tcti;
+    auto key = Unlock(edited);
+    EXPECT_EQ(key.status().code(), Code::kPermissionDenied) << tcti;
+    EXPECT_TRUE(Contains(key.status(), "used only when named with --tpm2-tcti"))
+        << key.status().message();
+  }
+  EXPECT_NE(access(marker.c_str(), F_OK), 0) << "a TCTI from the header ran a command";
+  // Named by the user, the same slot still opens through the real TPM.
+  json edited = slot;
+  edited["tcti"] = "swtpm:host=192.0.2.1,port=2321";
+  auto key = Provider(std::nullopt, {}, tpm_->Tcti())->Unlock(edited, volume_id_);
+  EXPECT_EQ(key.status().code(), Code::kPermissionDenied);  // the envelope covers "tcti"
+  EXPECT_TRUE(Contains(key.status(), "does not open")) << key.status().message();
+  ExpectNothingLoaded();
+}
+
 TEST_F(Tpm2Test, LockoutIsReported) {
   ASSERT_TRUE(tpm_->SetLockoutPolicy(2, 1000, 1000).ok());
   json slot = Enrol("1234");
   EXPECT_EQ(Unlock(slot, "0000").status().message(),
-            "wrong PIN for keyslot 0 (1 tries left before the TPM locks out)");
+            "wrong PIN for keyslot 0 (1 try left before the TPM locks out)");
   EXPECT_EQ(Unlock(slot, "0000").status().message(),
-            "wrong PIN for keyslot 0 (0 tries left before the TPM locks out)");
+            "wrong PIN for keyslot 0; the TPM is now in dictionary-attack lockout");
   auto key = Unlock(slot, "1234");
   EXPECT_EQ(key.status().code(), Code::kPermissionDenied);
   EXPECT_TRUE(Contains(key.status(), "dictionary-attack lockout")) << key.status().message();

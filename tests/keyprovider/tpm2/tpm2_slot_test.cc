@@ -50,7 +50,7 @@ TEST_F(Tpm2SlotTest, EveryEditedFieldIsRefused) {
        }},
       {"pin_salt", [](json& s) { FlipBase64Byte(s, "pin_salt", 0); }},
       {"pcr_values", [&](json& s) { s["pcr_values"]["16"] = std::string(64, 'a'); }},
-      {"sealed_public unique", [](json& s) { FlipBase64Byte(s, "sealed_public", 0); }},
+      {"sealed_public size field", [](json& s) { FlipBase64Byte(s, "sealed_public", 0); }},
       {"sealed_public authPolicy", [](json& s) { FlipBase64Byte(s, "sealed_public", 40); }},
       {"sealed_private", [](json& s) { FlipBase64Byte(s, "sealed_private", 20); }},
       {"wrapped_key", [](json& s) { FlipBase64Byte(s, "wrapped_key", 0); }},
