@@ -18,6 +18,7 @@
 #   MODELVAULT             modelvault binary (default: build it with the `default` preset)
 #   FSBENCH                fsbench binary (default: next to MODELVAULT's build, else g++)
 #   MODELVAULT_BLOCK_SIZES extra modelvault block sizes to measure, e.g. "16384 262144"
+#   MODELVAULT_SHARED      1: also a store mounted for several users (column mv-shared)
 #
 # The file systems are mounted side by side and each workload runs on all of them in turn,
 # so a change in the machine's load during the run hits every column alike.
@@ -37,6 +38,8 @@ tree_dirs=50
 tree_kb=4
 work=${BENCH_DIR:-/var/tmp/modelvault-bench}
 out=${BENCH_OUT:-/tmp/modelvault-bench.md}
+# The stores are throwaway; so is the memory of their header generations.
+export MODELVAULT_STATE_FILE=$work/state.json
 extra_block_sizes=${MODELVAULT_BLOCK_SIZES:-}
 repeat=${BENCH_REPEAT:-3}
 nice="nice -n ${BENCH_NICE:-0}"
@@ -164,6 +167,18 @@ mount_all() {
       --keyfile "$work/keys/modelvault.key" >/dev/null
     find_daemon "$name"
   done
+
+  # The default store again, mounted for several users: the access gate then keeps the
+  # kernel from caching directory entries (docs/ACCESS.md), which this column prices.
+  if [ "${MODELVAULT_SHARED:-0}" = 1 ]; then
+    name=mv-shared
+    mkdir -p "$work/back/$name" "$work/mnt/$name"
+    "$MODELVAULT" init "$work/back/$name" --keyfile "$work/keys/modelvault.key" >/dev/null
+    add_column "$name" "$work/mnt/$name" modelvault
+    $nice "$MODELVAULT" mount "$work/back/$name" "$work/mnt/$name" \
+      --keyfile "$work/keys/modelvault.key" --allow-uid root --allow-uid nobody >/dev/null
+    find_daemon "$name"
+  fi
 }
 
 # --- workloads ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ void AddInfoCommand(CLI::App& app);
 void AddMountCommand(CLI::App& app);
 void AddUmountCommand(CLI::App& app);
 void AddKeyslotCommand(CLI::App& app);
+void AddAuditCommand(CLI::App& app);
 
 // Makes `action` what runs when `cmd` is chosen on the command line.
 void SetAction(CLI::App* cmd, std::function<Status()> action);

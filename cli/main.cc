@@ -31,6 +31,7 @@ int Main(int argc, char** argv) {
   AddMountCommand(app);
   AddUmountCommand(app);
   AddKeyslotCommand(app);
+  AddAuditCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CommandFailed& failed) {

@@ -1,6 +1,7 @@
 // `modelvault mount`: unlocks a store and serves it at a mountpoint, in the background by
 // default (returning once the mount answers) or in the foreground.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <climits>
@@ -10,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/mount_table.h"
+#include "cli/access_settings.h"
 #include "cli/commands.h"
 #include "cli/daemon.h"
 #include "cli/header_edit.h"
@@ -27,6 +29,7 @@ struct MountArgs {
   std::string backing, mountpoint, config;
   std::string state_file;  // from the config; "" for the default
   config::UnlockSettings unlock;
+  AccessSettings access;
   bool foreground = false, read_only = false;
   std::vector<std::string> options;
   int threads = 0;
@@ -60,6 +63,7 @@ Status ApplyConfig(CLI::App* cmd, MountArgs* a) {
   // Unlock settings come whole from one place: the command line if it names any.
   const config::UnlockSettings& u = a->unlock;
   if (!u.AnyGiven()) a->unlock = c.unlock;
+  if (a->access.empty()) a->access = {c.allow_uids, c.allow_gids, c.allow_executables};
   a->state_file = c.state_file;
   if (cmd->count("--foreground") == 0) a->foreground = c.foreground;
   if (cmd->count("--read-only") == 0) a->read_only = c.read_only;
@@ -90,6 +94,7 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
   }
   MV_ASSIGN_OR_RETURN(std::string backing, Resolve(a.backing, "store"));
   MV_ASSIGN_OR_RETURN(std::string mountpoint, Resolve(a.mountpoint, "mountpoint"));
+  MV_ASSIGN_OR_RETURN(fs::AccessPolicy access, ResolveAccess(a.access, getuid()));
   MV_RETURN_IF_ERROR(CheckMountpoint(mountpoint));
   MV_ASSIGN_OR_RETURN(auto header, volume::ReadVolumeHeader(backing));
   std::unique_ptr<volume::Volume> vol;
@@ -112,6 +117,8 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
   options.read_only = a.read_only;
   options.fuse_options = SplitOptions(a.options);
   options.max_threads = a.threads;
+  options.mounter = getuid();
+  options.access = access;
   if (a.read_only) options.entry_timeout = options.attr_timeout = 10.0;
 
   auto serve = [&](const std::function<void()>& ready) {
@@ -142,6 +149,7 @@ void AddMountCommand(CLI::App& app) {
   cmd->add_option("BACKING", args->backing, "The store's backing directory");
   cmd->add_option("MOUNTPOINT", args->mountpoint, "Where to show the plaintext");
   AddUnlockOptions(cmd, &args->unlock);
+  AddAccessOptions(cmd, &args->access);
   cmd->add_option("--config", args->config, "YAML file with mount settings; flags override it");
   cmd->add_flag("-f,--foreground", args->foreground, "Stay in the foreground");
   cmd->add_flag("--read-only", args->read_only,

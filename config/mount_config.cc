@@ -14,9 +14,10 @@ namespace {
 
 constexpr size_t kMaxConfigSize = 1 << 20;
 constexpr int kMaxThreads = 1024;
-constexpr std::array<std::string_view, 9> kTopKeys = {"backing",    "mountpoint",   "read_only",
-                                                      "foreground", "fuse_options", "threads",
-                                                      "log_level",  "unlock",       "state_file"};
+constexpr std::array<std::string_view, 10> kTopKeys = {
+    "backing", "mountpoint", "read_only", "foreground", "fuse_options",
+    "threads", "log_level",  "unlock",    "state_file", "access"};
+constexpr std::array<std::string_view, 3> kAccessKeys = {"uids", "gids", "executables"};
 constexpr std::array<std::string_view, 6> kUnlockKeys = {
     "order", "keyfile", "passphrase_file", "recovery_key_file", "tpm2", "pkcs11"};
 constexpr std::array<std::string_view, 2> kTpm2Keys = {"tcti", "pin_file"};
@@ -198,6 +199,30 @@ Status ReadUnlock(const Reporter& r, const YAML::Node& key, const YAML::Node& va
   return CheckOrder(r, value, *u);
 }
 
+Status ReadAccess(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
+                  MountConfig* c) {
+  if (!value.IsMap()) {
+    return r.Error(key, "\"access\" must be a mapping with keys " + Join(kAccessKeys));
+  }
+  MV_RETURN_IF_ERROR(ForEachEntry(r, value, kAccessKeys, " in \"access\"",
+                                  [&](const YAML::Node& k, const YAML::Node& v) {
+                                    const std::string& n = k.Scalar();
+                                    return ReadStringList(r, k, v,
+                                                          n == "uids"   ? &c->allow_uids
+                                                          : n == "gids" ? &c->allow_gids
+                                                                        : &c->allow_executables);
+                                  }));
+  for (size_t i = 0; i < c->allow_executables.size(); ++i) {
+    if (!c->allow_executables[i].starts_with("/")) {
+      return r.Error(value["executables"][i], "\"executables\" must hold absolute paths");
+    }
+  }
+  if (!c->allow_executables.empty() && c->allow_uids.empty() && c->allow_gids.empty()) {
+    return r.Error(key, "\"access\" lists executables but no uids or gids to run them");
+  }
+  return Status::Ok();
+}
+
 Status ReadTopKey(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
                   MountConfig* c) {
   const std::string& name = key.Scalar();
@@ -209,6 +234,7 @@ Status ReadTopKey(const Reporter& r, const YAML::Node& key, const YAML::Node& va
   if (name == "threads") return ReadThreads(r, key, value, &c->threads);
   if (name == "log_level") return ReadLogLevel(r, key, value, &c->log_level);
   if (name == "state_file") return ReadString(r, key, value, &c->state_file);
+  if (name == "access") return ReadAccess(r, key, value, c);
   return ReadUnlock(r, key, value, &c->unlock);  // ForEachEntry admits only kTopKeys
 }
 

@@ -8,6 +8,10 @@
 //   threads: 8
 //   log_level: info            # debug | info | warning | error
 //   state_file: /var/lib/modelvault/state.json
+//   access:                    # who may enter; default: the user who mounts
+//     uids: [inference, 1001]  # names or numbers
+//     gids: [models]
+//     executables: [/usr/bin/python3.11]   # and the process must run one of these
 //   unlock:                    # see unlock_settings.h
 //     order: [tpm2, keyfile]
 //     keyfile: /etc/modelvault/models.key
@@ -29,6 +33,8 @@ namespace modelvault::config {
 struct MountConfig {
   std::string backing, mountpoint;
   UnlockSettings unlock;
+  // From "access": users and groups (names or numbers, resolved at mount) and programs.
+  std::vector<std::string> allow_uids, allow_gids, allow_executables;
   bool read_only = false;
   bool foreground = false;
   std::vector<std::string> fuse_options;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "fs/access_gate.h"
 #include "fs/inode_table.h"
 #include "fs/mount_options.h"
 #include "volume/volume.h"
@@ -56,6 +57,13 @@ class Filesystem {
 
   Inode* ToInode(fuse_ino_t ino);
   const MountOptions& options() const { return options_; }
+  const AccessGate& gate() const { return gate_; }
+  // How long the kernel may cache the attributes of `ino`: the root's not at all on a
+  // shared mount (the root is never looked up, so the gate would not see a second user's
+  // stat of it; access_gate.h).
+  double AttrTimeout(fuse_ino_t ino) const {
+    return ino == FUSE_ROOT_ID && shared_ ? 0.0 : options_.attr_timeout;
+  }
   // Set once by the INIT request, before any other request is served.
   void set_writeback_cache(bool on) { writeback_cache_ = on; }
   // Runs once, on the first request after INIT: the kernel sends nothing else before it has
@@ -108,8 +116,7 @@ class Filesystem {
   void SyncBacking();
 
  private:
-  Filesystem(std::unique_ptr<volume::Volume> volume, MountOptions options)
-      : volume_(std::move(volume)), options_(std::move(options)) {}
+  Filesystem(std::unique_ptr<volume::Volume> volume, MountOptions options);
 
   Result<volume::EncodedName> Encode(Inode* parent, std::string_view name);
   // An O_PATH descriptor of the inode's backing object.
@@ -135,6 +142,8 @@ class Filesystem {
 
   std::unique_ptr<volume::Volume> volume_;
   MountOptions options_;
+  const bool shared_;  // users other than the one who mounted may enter (IsShared)
+  const AccessGate gate_;
   InodeTable inodes_;
   bool writeback_cache_ = false;
   // A plain descriptor of the backing root, the mount_fd of open_by_handle_at().

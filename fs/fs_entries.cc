@@ -52,6 +52,16 @@ void WarnDescriptorLimit() {
 
 std::string ProcPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
+Filesystem::Filesystem(std::unique_ptr<volume::Volume> volume, MountOptions options)
+    : volume_(std::move(volume)),
+      options_(std::move(options)),
+      shared_(IsShared(options_)),
+      gate_(options_.access, options_.on_denied) {
+  // A dentry cached for one user would answer another user's path walk without a request
+  // (access_gate.h); with entry_timeout 0 the kernel revalidates with a LOOKUP every time.
+  if (shared_) options_.entry_timeout = 0;
+}
+
 Result<std::unique_ptr<Filesystem>> Filesystem::New(std::unique_ptr<volume::Volume> volume,
                                                     const MountOptions& options) {
   std::string root = volume->backing_dir();
@@ -196,7 +206,7 @@ Result<fuse_entry_param> Filesystem::EntryFor(Inode* parent, const std::string& 
   Inode* inode = inodes_.Lookup(std::move(fd), std::move(handle), st);
   e.ino = reinterpret_cast<fuse_ino_t>(inode);
   e.attr = st;
-  e.attr_timeout = options_.attr_timeout;
+  e.attr_timeout = AttrTimeout(e.ino);
   e.entry_timeout = options_.entry_timeout;
   return e;
 }

@@ -29,14 +29,22 @@ Caller CallerOf(fuse_req_t req) {
 
 void ReplyStatus(fuse_req_t req, const Status& st) { fuse_reply_err(req, st.ToErrno()); }
 
+// Asks the access gate (access_gate.h); a refused request is answered EACCES here.
+bool Admit(fuse_req_t req, std::string_view operation) {
+  Status st = Fs(req).gate().Check(req, operation);
+  if (st.ok()) return true;
+  fuse_reply_err(req, EACCES);
+  return false;
+}
+
 void ReplyEntry(fuse_req_t req, const Result<fuse_entry_param>& e) {
   if (!e.ok()) return ReplyStatus(req, e.status());
   fuse_reply_entry(req, &*e);
 }
 
-void ReplyAttr(fuse_req_t req, const Result<struct stat>& st) {
+void ReplyAttr(fuse_req_t req, fuse_ino_t ino, const Result<struct stat>& st) {
   if (!st.ok()) return ReplyStatus(req, st.status());
-  fuse_reply_attr(req, &*st, Fs(req).options().attr_timeout);
+  fuse_reply_attr(req, &*st, Fs(req).AttrTimeout(ino));
 }
 
 void OnInit(void* userdata, fuse_conn_info* conn) noexcept {
@@ -58,6 +66,7 @@ void OnInit(void* userdata, fuse_conn_info* conn) noexcept {
 void OnDestroy(void* userdata) noexcept { static_cast<Filesystem*>(userdata)->SyncBacking(); }
 
 void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
+  if (!Admit(req, "lookup")) return;
   auto e = Fs(req).DoLookup(In(req, parent), name);
   if (!e.ok() && e.status().ToErrno() == ENOENT) {
     // A negative entry lets the kernel cache the absence for entry_timeout.
@@ -83,15 +92,18 @@ void OnForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) noex
 }
 
 void OnGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) noexcept {
-  ReplyAttr(req, Fs(req).DoGetattr(In(req, ino)));
+  if (!Admit(req, "getattr")) return;
+  ReplyAttr(req, ino, Fs(req).DoGetattr(In(req, ino)));
 }
 
 void OnSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
                fuse_file_info* fi) noexcept {
-  ReplyAttr(req, Fs(req).DoSetattr(In(req, ino), *attr, to_set, fi ? Fh(fi) : nullptr));
+  if (!Admit(req, "setattr")) return;
+  ReplyAttr(req, ino, Fs(req).DoSetattr(In(req, ino), *attr, to_set, fi ? Fh(fi) : nullptr));
 }
 
 void OnReadlink(fuse_req_t req, fuse_ino_t ino) noexcept {
+  if (!Admit(req, "readlink")) return;
   auto target = Fs(req).DoReadlink(In(req, ino));
   if (!target.ok()) return ReplyStatus(req, target.status());
   fuse_reply_readlink(req, target->c_str());
@@ -99,35 +111,43 @@ void OnReadlink(fuse_req_t req, fuse_ino_t ino) noexcept {
 
 void OnMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
              dev_t rdev) noexcept {
+  if (!Admit(req, "mknod")) return;
   ReplyEntry(req, Fs(req).DoMknod(In(req, parent), name, mode, rdev, CallerOf(req)));
 }
 
 void OnMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) noexcept {
+  if (!Admit(req, "mkdir")) return;
   ReplyEntry(req, Fs(req).DoMkdir(In(req, parent), name, mode, CallerOf(req)));
 }
 
 void OnSymlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) noexcept {
+  if (!Admit(req, "symlink")) return;
   ReplyEntry(req, Fs(req).DoSymlink(link, In(req, parent), name, CallerOf(req)));
 }
 
 void OnLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char* name) noexcept {
+  if (!Admit(req, "link")) return;
   ReplyEntry(req, Fs(req).DoLink(In(req, ino), In(req, parent), name));
 }
 
 void OnUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
+  if (!Admit(req, "unlink")) return;
   ReplyStatus(req, Fs(req).DoUnlink(In(req, parent), name));
 }
 
 void OnRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
+  if (!Admit(req, "rmdir")) return;
   ReplyStatus(req, Fs(req).DoRmdir(In(req, parent), name));
 }
 
 void OnRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
               const char* newname, unsigned int flags) noexcept {
+  if (!Admit(req, "rename")) return;
   ReplyStatus(req, Fs(req).DoRename(In(req, parent), name, In(req, newparent), newname, flags));
 }
 
 void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
+  if (!Admit(req, "open")) return;
   auto fh = Fs(req).DoOpen(In(req, ino), fi->flags);
   if (!fh.ok()) return ReplyStatus(req, fh.status());
   fi->fh = reinterpret_cast<uint64_t>(std::move(fh).value().release());
@@ -138,6 +158,7 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
 
 void OnCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
               fuse_file_info* fi) noexcept {
+  if (!Admit(req, "create")) return;
   auto created = Fs(req).DoCreate(In(req, parent), name, mode, fi->flags, CallerOf(req));
   if (!created.ok()) return ReplyStatus(req, created.status());
   auto& [entry, fh] = *created;
@@ -150,6 +171,7 @@ void OnCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 }
 
 void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) noexcept {
+  if (!Admit(req, "read")) return;
   thread_local std::vector<uint8_t> buf;
   if (buf.size() < size) buf.resize(size);
   auto n = Fs(req).DoRead(In(req, ino), Fh(fi), std::span(buf.data(), size), off);
@@ -159,6 +181,7 @@ void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
 
 void OnWrite(fuse_req_t req, fuse_ino_t ino, const char* data, size_t size, off_t off,
              fuse_file_info* fi) noexcept {
+  if (!Admit(req, "write")) return;
   auto in = std::span(reinterpret_cast<const uint8_t*>(data), size);
   auto n = Fs(req).DoWrite(In(req, ino), Fh(fi), in, off);
   if (!n.ok()) return ReplyStatus(req, n.status());
@@ -173,15 +196,18 @@ void OnRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) noexcept {
 }
 
 void OnFsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) noexcept {
+  if (!Admit(req, "fsync")) return;
   ReplyStatus(req, Fs(req).DoFsync(Fh(fi), datasync != 0));
 }
 
 void OnFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                  fuse_file_info* fi) noexcept {
+  if (!Admit(req, "fallocate")) return;
   ReplyStatus(req, Fs(req).DoFallocate(In(req, ino), Fh(fi), mode, offset, length));
 }
 
 void OnOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
+  if (!Admit(req, "opendir")) return;
   auto d = OpenDir(Fs(req), In(req, ino));
   if (!d.ok()) return ReplyStatus(req, d.status());
   fi->fh = reinterpret_cast<uint64_t>(std::move(d).value().release());
@@ -199,11 +225,13 @@ void ReplyDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_
 
 void OnReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                fuse_file_info* fi) noexcept {
+  if (!Admit(req, "readdir")) return;
   ReplyDir(req, ino, size, off, fi, false);
 }
 
 void OnReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                    fuse_file_info* fi) noexcept {
+  if (!Admit(req, "readdirplus")) return;
   ReplyDir(req, ino, size, off, fi, true);
 }
 
@@ -213,12 +241,14 @@ void OnReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) noexcept {
 }
 
 void OnFsyncdir(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) noexcept {
+  if (!Admit(req, "fsyncdir")) return;
   int fd = dirfd(Dh(fi)->dir);
   int rc = datasync ? fdatasync(fd) : fsync(fd);
   fuse_reply_err(req, rc == 0 ? 0 : errno);
 }
 
 void OnStatfs(fuse_req_t req, fuse_ino_t) noexcept {
+  if (!Admit(req, "statfs")) return;
   auto sv = Fs(req).DoStatfs();
   if (!sv.ok()) return ReplyStatus(req, sv.status());
   fuse_reply_statfs(req, &*sv);
@@ -226,6 +256,7 @@ void OnStatfs(fuse_req_t req, fuse_ino_t) noexcept {
 
 void OnSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
                 int flags) noexcept {
+  if (!Admit(req, "setxattr")) return;
   auto bytes = std::span(reinterpret_cast<const uint8_t*>(value), size);
   ReplyStatus(req, Fs(req).DoSetxattr(In(req, ino), name, bytes, flags));
 }
@@ -238,18 +269,21 @@ void ReplySized(fuse_req_t req, const char* data, size_t len, size_t size) {
 }
 
 void OnGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) noexcept {
+  if (!Admit(req, "getxattr")) return;
   auto value = Fs(req).DoGetxattr(In(req, ino), name);
   if (!value.ok()) return ReplyStatus(req, value.status());
   ReplySized(req, reinterpret_cast<const char*>(value->data()), value->size(), size);
 }
 
 void OnListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) noexcept {
+  if (!Admit(req, "listxattr")) return;
   auto names = Fs(req).DoListxattr(In(req, ino));
   if (!names.ok()) return ReplyStatus(req, names.status());
   ReplySized(req, names->data(), names->size(), size);
 }
 
 void OnRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) noexcept {
+  if (!Admit(req, "removexattr")) return;
   ReplyStatus(req, Fs(req).DoRemovexattr(In(req, ino), name));
 }
 

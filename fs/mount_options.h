@@ -2,9 +2,13 @@
 // or the YAML config.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "fs/access_policy.h"
 
 namespace modelvault::fs {
 
@@ -23,6 +27,22 @@ struct MountOptions {
   int readahead_kb = 1024;
   // Let the kernel cache writes (read-write mounts only).
   bool writeback_cache = true;
+  // Who may enter (fs/access_gate.h), and who mounted: if the policy admits anyone else, the
+  // mount gets allow_other and the kernel caches no entries (see AccessGate).
+  AccessPolicy access;
+  uid_t mounter = 0;
+  // Told of every refused request (the audit trail); may be empty.
+  std::function<void(const DeniedRequest&)> on_denied;
 };
+
+// True if users other than the one who mounted can reach the mount: the policy admits them,
+// or allow_other was asked for. Such a mount gets allow_other, and the kernel must not
+// answer one user from entries cached for another (access_gate.h).
+inline bool IsShared(const MountOptions& options) {
+  for (const auto& opt : options.fuse_options) {
+    if (opt == "allow_other") return true;
+  }
+  return options.access.AdmitsOthers(options.mounter);
+}
 
 }  // namespace modelvault::fs

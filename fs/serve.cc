@@ -36,7 +36,14 @@ std::string MountOptionString(const std::string& backing, const MountOptions& op
   }
   std::string o = "fsname=" + escaped + ",subtype=modelvault,default_permissions";
   if (options.read_only) o += ",ro";
-  for (const auto& opt : options.fuse_options) o += "," + opt;
+  // The daemon's gate decides who enters; without allow_other the kernel would admit only
+  // the user who mounted, whatever the gate says.
+  bool asked = false;
+  for (const auto& opt : options.fuse_options) {
+    o += "," + opt;
+    asked = asked || opt == "allow_other";
+  }
+  if (IsShared(options) && !asked) o += ",allow_other";
   return o;
 }
 

@@ -76,7 +76,7 @@ TEST_F(MountConfigTest, UnknownKeyNamesFileLineAndTheKnownKeys) {
   EXPECT_EQ(Error("backing: /b\nmountpoint: /m\nreadonly: true\n"),
             path_ +
                 ": line 3: unknown key \"readonly\" (known: backing, mountpoint, read_only, "
-                "foreground, fuse_options, threads, log_level, unlock, state_file)");
+                "foreground, fuse_options, threads, log_level, unlock, state_file, access)");
   EXPECT_EQ(
       Error("unlock:\n  keyfile: /k\n  pin: 1234\n"),
       path_ +
@@ -150,6 +150,24 @@ TEST_F(MountConfigTest, UnlockOrderIsChecked) {
   EXPECT_EQ(Error("unlock:\n  tpm2:\n    pcrs: [7]\n"),
             path_ + ": line 3: unknown key \"pcrs\" in \"tpm2\" (known: tcti, pin_file)");
   EXPECT_EQ(Error("unlock:\n  tpm2: maybe\n"), path_ + ": line 2: \"tpm2\" must be true or false");
+}
+
+TEST_F(MountConfigTest, ReadsTheAccessList) {
+  auto config = Load(
+      "access:\n  uids: [inference, 1001]\n  gids: [models]\n  executables: [/usr/bin/python3]\n");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->allow_uids, (std::vector<std::string>{"inference", "1001"}));
+  EXPECT_EQ(config->allow_gids, (std::vector<std::string>{"models"}));
+  EXPECT_EQ(config->allow_executables, (std::vector<std::string>{"/usr/bin/python3"}));
+  EXPECT_EQ(
+      Error("access:\n  users: [a]\n"),
+      path_ + ": line 2: unknown key \"users\" in \"access\" (known: uids, gids, executables)");
+  EXPECT_EQ(Error("access:\n  uids: [1]\n  executables:\n    - python3\n"),
+            path_ + ": line 4: \"executables\" must hold absolute paths");
+  EXPECT_EQ(Error("access:\n  executables: [/bin/cat]\n"),
+            path_ + ": line 1: \"access\" lists executables but no uids or gids to run them");
+  EXPECT_EQ(Error("access: everyone\n"),
+            path_ + ": line 1: \"access\" must be a mapping with keys uids, gids, executables");
 }
 
 TEST_F(MountConfigTest, ThreadsAndLogLevelAreValidated) {

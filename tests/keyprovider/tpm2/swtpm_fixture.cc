@@ -39,6 +39,17 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+// True if something accepts connections on the Unix socket at `path`. The socket file
+// appears at bind(), before swtpm listens, so its existence alone is not enough.
+bool Accepts(const std::string& path) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (!fd.valid() || path.size() >= sizeof(addr.sun_path)) return false;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+}
+
 // Asks swtpm to shut down over its control socket; false if it could not be told.
 bool SendShutdown(const std::string& ctrl_path) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -110,10 +121,13 @@ Status Swtpm::WaitUntilServing() {
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       return Status::IOError("swtpm exited at start (status " + std::to_string(status) + ")");
     }
-    if (Exists(SocketPath(dir_)) && Exists(CtrlPath(dir_))) return Status::Ok();
+    if (Exists(SocketPath(dir_)) && Exists(CtrlPath(dir_)) && Accepts(SocketPath(dir_)) &&
+        Accepts(CtrlPath(dir_))) {
+      return Status::Ok();
+    }
     std::this_thread::sleep_for(kPoll);
   }
-  return Status::IOError("swtpm did not create its sockets within 5 s");
+  return Status::IOError("swtpm did not accept connections within 5 s");
 }
 
 Swtpm::~Swtpm() {
