@@ -2,6 +2,8 @@
 // read, everyone else gets EACCES for every way in (open, stat, readdir, mmap, create),
 // also right after an admitted process has filled the kernel's caches; groups, programs,
 // root and the config's access list.
+#include <fcntl.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,6 +77,27 @@ TEST_F(AccessGateTest, AnAdmittedUserReadsAndOthersSeeNothingEvenWhenCachesAreWa
   EXPECT_EQ(CreateAs(kStranger, M("models/planted")), EACCES);
   // The reader is still served, from the same caches.
   EXPECT_EQ(OpenAndReadAs(kReader, model), 0);
+}
+
+// A process that entered while admitted (its working directory is inside the mount) and
+// then became someone else walks from there, past the root's permission check: only
+// uncached directory entries stop it from reading names an admitted process looked up.
+TEST_F(AccessGateTest, AProcessThatLeftTheAdmittedUsersKeepsNothingThroughItsWorkingDirectory) {
+  ASSERT_TRUE(MountWith({"--allow-uid", "root", "--allow-uid", "41001"}));
+  ASSERT_EQ(OpenAndReadAs(kReader, M("models/model.bin")), 0);
+  int result = RunAs(kRoot, [&] {
+    if (chdir(M("models").c_str()) != 0) return 100;
+    const gid_t none[] = {kStranger.gid};
+    if (setgroups(1, none) != 0 || setgid(kStranger.gid) != 0 || setuid(kStranger.uid) != 0) {
+      return 101;
+    }
+    // Asking only for the size, as `stat -c %s` does: no atime to refresh, so a cached
+    // entry and cached attributes would answer without any request to the daemon.
+    struct statx stx;
+    if (statx(AT_FDCWD, "model.bin", 0, STATX_SIZE, &stx) == 0) return 0;  // leaked
+    return errno;
+  });
+  EXPECT_EQ(result, EACCES);
 }
 
 TEST_F(AccessGateTest, RootIsRefusedUnlessListed) {

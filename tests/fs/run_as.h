@@ -26,7 +26,7 @@ int RunAs(const Identity& who, const std::function<int()>& fn);
 int ExecAs(const Identity& who, const std::vector<std::string>& argv);
 
 // The errno of one system call made as `who` (0 if it succeeded): open read-only and read
-// it all, stat, list a directory, map a file and read the first page.
+// it all, statx for the size, list a directory, map a file and read the first page.
 int OpenAndReadAs(const Identity& who, const std::string& path);
 int StatAs(const Identity& who, const std::string& path);
 int ListAs(const Identity& who, const std::string& path);
