@@ -1,5 +1,6 @@
 #include "cli/header_edit.h"
 
+#include "cli/audit_trail.h"
 #include "crypto/hex.h"
 #include "volume/rollback_state.h"
 #include "volume/store_lock.h"
@@ -28,20 +29,30 @@ Status VerifyHeader(const std::string& backing, const volume::VolumeHeader& head
 }
 
 Status EditHeader(const std::string& backing, const config::UnlockSettings& unlock,
-                  const HeaderEdit& edit) {
+                  audit::AuditLog* log, const std::string& command, const HeaderEdit& edit) {
   // Unlocking may wait at a prompt; the lock is taken only once the key is known.
   MV_ASSIGN_OR_RETURN(volume::VolumeHeader first, volume::ReadVolumeHeader(backing));
-  MV_ASSIGN_OR_RETURN(Unlocked unlocked, UnlockMasterKey(backing, first, unlock));
+  MV_ASSIGN_OR_RETURN(Unlocked unlocked, UnlockAudited(backing, first, unlock, log, command));
   MV_ASSIGN_OR_RETURN(auto keys, volume::VolumeKeys::Derive(unlocked.master_key));
-  const std::string state_path = volume::DefaultRollbackStatePath();
+  return EditHeaderWithKeys(backing, unlocked, *keys, edit);
+}
+
+Status EditHeaderWithKeys(const std::string& backing, const Unlocked& unlocked,
+                          const volume::VolumeKeys& keys, const HeaderEdit& edit,
+                          const std::string& state_file) {
+  const std::string state_path =
+      state_file.empty() ? volume::DefaultRollbackStatePath() : state_file;
 
   MV_ASSIGN_OR_RETURN(UniqueFd lock, volume::LockHeaderForEditing(backing));
   // Another command may have changed the header meanwhile; the key is the same.
   MV_ASSIGN_OR_RETURN(volume::VolumeHeader header, volume::ReadVolumeHeader(backing));
-  MV_RETURN_IF_ERROR(VerifyHeader(backing, header, *keys, unlocked.slot_id, state_path));
+  MV_RETURN_IF_ERROR(VerifyHeader(backing, header, keys, unlocked.slot_id, state_path));
   MV_RETURN_IF_ERROR(edit(header, unlocked));
+  if (header.audit_key.empty()) {
+    MV_ASSIGN_OR_RETURN(header.audit_key, AuditPublicKey(keys));
+  }
   ++header.generation;
-  MV_RETURN_IF_ERROR(header.Seal(*keys));
+  MV_RETURN_IF_ERROR(header.Seal(keys));
   MV_RETURN_IF_ERROR(volume::WriteVolumeHeader(backing, header));
   return volume::CheckAndRecordVersion(state_path, StateKey(header), header.generation,
                                        "the header " + backing + "/" + volume::kHeaderFile);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 
+#include "audit/audit_log.h"
 #include "base/status.h"
 #include "cli/unlock.h"
 #include "volume/volume_header.h"
@@ -19,8 +20,16 @@ namespace modelvault::cli {
 // `edit` changes `header` in place; it sees the master key and which slot opened.
 using HeaderEdit = std::function<Status(volume::VolumeHeader& header, const Unlocked& unlocked)>;
 
+// `log` (may be null) gets the unlock record, naming `command`. A header without an audit
+// key gets one (stores made before audit logs).
 Status EditHeader(const std::string& backing, const config::UnlockSettings& unlock,
-                  const HeaderEdit& edit);
+                  audit::AuditLog* log, const std::string& command, const HeaderEdit& edit);
+
+// The part of EditHeader after unlocking, for a caller that has the keys already;
+// `state_path` is the rollback state file ("" for the default).
+Status EditHeaderWithKeys(const std::string& backing, const Unlocked& unlocked,
+                          const volume::VolumeKeys& keys, const HeaderEdit& edit,
+                          const std::string& state_path = "");
 
 // Checks the MAC of `header` under `keys` (the error says which slot opened, since a
 // header that fails after a slot opened was edited by someone without the key), then its

@@ -5,6 +5,7 @@
 
 #include <iostream>
 
+#include "cli/audit_trail.h"
 #include "cli/commands.h"
 #include "cli/enrol.h"
 #include "crypto/random.h"
@@ -18,6 +19,7 @@ struct InitOptions {
   std::string backing;
   EnrolSettings slot;
   bool no_recovery_key = false;
+  AuditSettings audit;
   uint64_t block_size = volume::kDefaultBlockSize;
 };
 
@@ -56,6 +58,12 @@ Status RunInit(const InitOptions& opts) {
     header.keyslots.push_back(std::move(recovery_slot).value());
   }
   MV_ASSIGN_OR_RETURN(auto keys, volume::VolumeKeys::Derive(master_key));
+  MV_ASSIGN_OR_RETURN(header.audit_key, AuditPublicKey(*keys));
+  MV_ASSIGN_OR_RETURN(auto log, OpenAuditLog(opts.audit, header));
+  nlohmann::json slot_types = nlohmann::json::array();
+  for (const auto& s : header.keyslots) {
+    slot_types.push_back({{"slot", s.value("id", -1)}, {"slot_type", s.value("type", "")}});
+  }
   Status made = volume::InitializeStore(opts.backing, std::move(header), *keys);
   if (!made.ok()) {
     if (pending) pending->Discard();
@@ -67,6 +75,13 @@ Status RunInit(const InitOptions& opts) {
   if (pending) {
     MV_RETURN_IF_ERROR(pending->Keep());
     ShowRecoveryKey(*pending);
+  }
+  if (log) {
+    MV_ASSIGN_OR_RETURN(SecretBytes seed, keys->AuditSeed());
+    MV_RETURN_IF_ERROR(log->SetSigningSeed(seed));
+    MV_RETURN_IF_ERROR(AuditRecord(
+        log.get(), "store_created",
+        {{"backing", opts.backing}, {"block_size", opts.block_size}, {"keyslots", slot_types}}));
   }
   return Status::Ok();
 }
@@ -86,6 +101,7 @@ void AddInitCommand(CLI::App& app) {
   cmd->add_option("BACKING", opts->backing, "The directory that will hold the encrypted store")
       ->required();
   AddEnrolOptions(cmd, &opts->slot, EnrolFlags::kInit);
+  AddAuditOptions(cmd, &opts->audit);
   cmd->add_flag("--no-recovery-key", opts->no_recovery_key,
                 "Make no recovery slot, even on a terminal");
   cmd->add_option("--block-size", opts->block_size,

@@ -3,6 +3,7 @@
 // if anything fails; listing needs nothing.
 #include <iostream>
 
+#include "cli/audit_trail.h"
 #include "cli/commands.h"
 #include "cli/enrol.h"
 #include "cli/header_edit.h"
@@ -18,17 +19,27 @@ struct AddArgs {
   std::string backing;
   config::UnlockSettings unlock;
   EnrolSettings slot;
+  AuditSettings audit;
 };
 
 // Makes the slot under the header-edit lock; its id is the smallest free one.
-Status AddSlot(const std::string& backing, const config::UnlockSettings& unlock,
-               keyprovider::KeyProvider& provider, int* slot_id) {
-  return EditHeader(backing, unlock, [&](volume::VolumeHeader& header, const Unlocked& opened) {
-    *slot_id = header.NextSlotId();
-    MV_ASSIGN_OR_RETURN(json slot, provider.Enrol(opened.master_key, header.volume_id, *slot_id));
-    header.keyslots.push_back(std::move(slot));
-    return Status::Ok();
-  });
+Status AddSlot(const AddArgs& a, keyprovider::KeyProvider& provider, int* slot_id) {
+  MV_ASSIGN_OR_RETURN(volume::VolumeHeader current, volume::ReadVolumeHeader(a.backing));
+  MV_ASSIGN_OR_RETURN(auto log, OpenAuditLog(a.audit, current));
+  int opened_with = -1;
+  MV_RETURN_IF_ERROR(
+      EditHeader(a.backing, a.unlock, log.get(), "keyslot add",
+                 [&](volume::VolumeHeader& header, const Unlocked& opened) {
+                   *slot_id = header.NextSlotId();
+                   opened_with = opened.slot_id;
+                   MV_ASSIGN_OR_RETURN(
+                       json slot, provider.Enrol(opened.master_key, header.volume_id, *slot_id));
+                   header.keyslots.push_back(std::move(slot));
+                   return Status::Ok();
+                 }));
+  return AuditRecord(
+      log.get(), "keyslot_added",
+      {{"slot", *slot_id}, {"slot_type", provider.Type()}, {"by_slot", opened_with}});
 }
 
 Status RunAdd(const AddArgs& a) {
@@ -39,7 +50,7 @@ Status RunAdd(const AddArgs& a) {
     // never made whose key nobody has.
     MV_ASSIGN_OR_RETURN(PendingRecoveryKey pending, NewRecoveryKeyFor(a.slot.recovery_key_out));
     auto provider = keyprovider::NewRecoveryKeyProvider(SecretBytes::CopyOf(pending.key.span()));
-    Status added = AddSlot(a.backing, a.unlock, *provider, &slot_id);
+    Status added = AddSlot(a, *provider, &slot_id);
     if (!added.ok()) {
       pending.Discard();
       return added;
@@ -50,7 +61,7 @@ Status RunAdd(const AddArgs& a) {
     return Status::Ok();
   }
   MV_ASSIGN_OR_RETURN(auto provider, ProviderForEnrol(a.slot, EnrolFlags::kKeyslotAdd));
-  MV_RETURN_IF_ERROR(AddSlot(a.backing, a.unlock, *provider, &slot_id));
+  MV_RETURN_IF_ERROR(AddSlot(a, *provider, &slot_id));
   std::cout << "Added keyslot " << slot_id << " (" << provider->Type() << ") to " << a.backing
             << "\n";
   return Status::Ok();
@@ -76,10 +87,24 @@ Status RunList(const std::string& backing, bool as_json) {
   return Status::Ok();
 }
 
-Status RunRemove(const std::string& backing, int slot_id, const config::UnlockSettings& unlock) {
+struct RemoveArgs {
+  std::string backing;
+  int slot_id = -1;
+  config::UnlockSettings unlock;
+  AuditSettings audit;
+};
+
+Status RunRemove(const RemoveArgs& a) {
+  const std::string& backing = a.backing;
+  const int slot_id = a.slot_id;
+  MV_ASSIGN_OR_RETURN(volume::VolumeHeader current, volume::ReadVolumeHeader(backing));
+  MV_ASSIGN_OR_RETURN(auto log, OpenAuditLog(a.audit, current));
   std::string type;
-  MV_RETURN_IF_ERROR(
-      EditHeader(backing, unlock, [&](volume::VolumeHeader& header, const Unlocked&) {
+  int opened_with = -1;
+  MV_RETURN_IF_ERROR(EditHeader(
+      backing, a.unlock, log.get(), "keyslot remove",
+      [&](volume::VolumeHeader& header, const Unlocked& opened) {
+        opened_with = opened.slot_id;
         auto& slots = header.keyslots;
         auto it = std::find_if(slots.begin(), slots.end(), [&](const json& slot) {
           return slot.value("id", json()).is_number_integer() && slot["id"].get<int>() == slot_id;
@@ -97,7 +122,8 @@ Status RunRemove(const std::string& backing, int slot_id, const config::UnlockSe
         return Status::Ok();
       }));
   std::cout << "Removed keyslot " << slot_id << " (" << type << ") from " << backing << "\n";
-  return Status::Ok();
+  return AuditRecord(log.get(), "keyslot_removed",
+                     {{"slot", slot_id}, {"slot_type", type}, {"by_slot", opened_with}});
 }
 
 void AddAdd(CLI::App* keyslot) {
@@ -114,6 +140,7 @@ void AddAdd(CLI::App* keyslot) {
   cmd->add_option("BACKING", a->backing, "The store's backing directory")->required();
   AddUnlockOptions(cmd, &a->unlock, UnlockFlags::kPrefixed);
   AddEnrolOptions(cmd, &a->slot, EnrolFlags::kKeyslotAdd);
+  AddAuditOptions(cmd, &a->audit);
   SetAction(cmd, [a] {
     // One --pkcs11-module serves both the unlocking and the new slot.
     if (a->unlock.pkcs11_module.empty()) a->unlock.pkcs11_module = a->slot.pkcs11_module;
@@ -135,16 +162,15 @@ void AddList(CLI::App* keyslot) {
 }
 
 void AddRemove(CLI::App* keyslot) {
-  auto backing = std::make_shared<std::string>();
-  auto slot_id = std::make_shared<int>(-1);
-  auto unlock = std::make_shared<config::UnlockSettings>();
+  auto a = std::make_shared<RemoveArgs>();
   CLI::App* cmd =
       keyslot->add_subcommand("remove", "Remove a keyslot (needs the store's key; never the last)");
   cmd->footer("Example:\n  modelvault keyslot remove /srv/models.enc 2 --keyfile KEY");
-  cmd->add_option("BACKING", *backing, "The store's backing directory")->required();
-  cmd->add_option("ID", *slot_id, "The keyslot to remove (see keyslot list)")->required();
-  AddUnlockOptions(cmd, unlock.get());
-  SetAction(cmd, [backing, slot_id, unlock] { return RunRemove(*backing, *slot_id, *unlock); });
+  cmd->add_option("BACKING", a->backing, "The store's backing directory")->required();
+  cmd->add_option("ID", a->slot_id, "The keyslot to remove (see keyslot list)")->required();
+  AddUnlockOptions(cmd, &a->unlock);
+  AddAuditOptions(cmd, &a->audit);
+  SetAction(cmd, [a] { return RunRemove(*a); });
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/mount_table.h"
 #include "cli/access_settings.h"
+#include "cli/audit_trail.h"
 #include "cli/commands.h"
 #include "cli/daemon.h"
 #include "cli/header_edit.h"
@@ -30,6 +31,7 @@ struct MountArgs {
   std::string state_file;  // from the config; "" for the default
   config::UnlockSettings unlock;
   AccessSettings access;
+  AuditSettings audit;
   bool foreground = false, read_only = false;
   std::vector<std::string> options;
   int threads = 0;
@@ -65,6 +67,7 @@ Status ApplyConfig(CLI::App* cmd, MountArgs* a) {
   if (!u.AnyGiven()) a->unlock = c.unlock;
   if (a->access.empty()) a->access = {c.allow_uids, c.allow_gids, c.allow_executables};
   a->state_file = c.state_file;
+  if (!a->audit.enabled()) a->audit = {c.audit_file, c.audit_syslog};
   if (cmd->count("--foreground") == 0) a->foreground = c.foreground;
   if (cmd->count("--read-only") == 0) a->read_only = c.read_only;
   if (cmd->count("--threads") == 0) a->threads = c.threads;
@@ -97,14 +100,25 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
   MV_ASSIGN_OR_RETURN(fs::AccessPolicy access, ResolveAccess(a.access, getuid()));
   MV_RETURN_IF_ERROR(CheckMountpoint(mountpoint));
   MV_ASSIGN_OR_RETURN(auto header, volume::ReadVolumeHeader(backing));
+  // Opened before unlocking, so that a failed attempt is on record too.
+  MV_ASSIGN_OR_RETURN(auto log, OpenAuditLog(a.audit, header));
   std::unique_ptr<volume::Volume> vol;
   std::string opened_with;
+  SecretBytes audit_seed;
   {
-    MV_ASSIGN_OR_RETURN(Unlocked unlocked, UnlockMasterKey(backing, header, a.unlock));
+    MV_ASSIGN_OR_RETURN(Unlocked unlocked,
+                        UnlockAudited(backing, header, a.unlock, log.get(), "mount"));
     MV_ASSIGN_OR_RETURN(auto keys, volume::VolumeKeys::Derive(unlocked.master_key));
+    MV_ASSIGN_OR_RETURN(audit_seed, keys->AuditSeed());
     MV_RETURN_IF_ERROR(
         VerifyHeader(backing, header, *keys, unlocked.slot_id,
                      a.state_file.empty() ? volume::DefaultRollbackStatePath() : a.state_file));
+    if (log && header.audit_key.empty()) {
+      // A store made before audit logs: give its header the key that verifies this log.
+      MV_RETURN_IF_ERROR(EditHeaderWithKeys(
+          backing, unlocked, *keys,
+          [](volume::VolumeHeader&, const Unlocked&) { return Status::Ok(); }, a.state_file));
+    }
     MV_ASSIGN_OR_RETURN(vol, volume::Volume::Open(backing, unlocked.master_key));
     opened_with = "keyslot " + std::to_string(unlocked.slot_id) + ", " + unlocked.slot_type;
   }
@@ -121,9 +135,40 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
   options.access = access;
   if (a.read_only) options.entry_timeout = options.attr_timeout = 10.0;
 
-  auto serve = [&](const std::function<void()>& ready) {
+  const nlohmann::json mount_fields = {{"mountpoint", mountpoint},
+                                       {"read_only", a.read_only},
+                                       {"opened_with", opened_with},
+                                       {"access", DescribePolicy(access)}};
+  auto serve = [&](const std::function<void()>& ready) -> Status {
     HardenDaemon();
-    return fs::ServeMount(std::move(vol), options, ready);
+    // The daemon opens its own log: a forked child must not share its parent's (flock is
+    // per open file).
+    std::unique_ptr<audit::AuditLog> daemon_log;
+    if (a.audit.enabled()) {
+      MV_ASSIGN_OR_RETURN(daemon_log, OpenAuditLog(a.audit, header));
+      MV_RETURN_IF_ERROR(daemon_log->SetSigningSeed(audit_seed));
+      options.on_denied = [log = daemon_log.get()](const fs::DeniedRequest& d) {
+        Status st = log->RecordDenied({{"uid", d.uid},
+                                       {"gid", d.gid},
+                                       {"pid", d.pid},
+                                       {"executable", d.executable},
+                                       {"operation", std::string(d.operation)}});
+        if (!st.ok()) LogWarning("audit: " + st.message());
+      };
+    }
+    auto announce = [&] {
+      Status st = AuditRecord(daemon_log.get(), "mount", mount_fields);
+      if (!st.ok()) LogWarning(st.message());
+      ready();
+    };
+    Status served = fs::ServeMount(std::move(vol), options, announce);
+    // Refusals held back by the rate limit are summed up before the last record.
+    if (daemon_log) (void)daemon_log->Flush();
+    Status st = AuditRecord(
+        daemon_log.get(), "unmount",
+        {{"mountpoint", mountpoint}, {"outcome", served.ok() ? "clean" : served.message()}});
+    if (!st.ok()) LogWarning(st.message());
+    return served;
   };
   if (a.foreground) return serve([] {});
   MV_RETURN_IF_ERROR(RunInBackground(serve));
@@ -150,6 +195,7 @@ void AddMountCommand(CLI::App& app) {
   cmd->add_option("MOUNTPOINT", args->mountpoint, "Where to show the plaintext");
   AddUnlockOptions(cmd, &args->unlock);
   AddAccessOptions(cmd, &args->access);
+  AddAuditOptions(cmd, &args->audit);
   cmd->add_option("--config", args->config, "YAML file with mount settings; flags override it");
   cmd->add_flag("-f,--foreground", args->foreground, "Stay in the foreground");
   cmd->add_flag("--read-only", args->read_only,

@@ -14,10 +14,11 @@ namespace {
 
 constexpr size_t kMaxConfigSize = 1 << 20;
 constexpr int kMaxThreads = 1024;
-constexpr std::array<std::string_view, 10> kTopKeys = {
-    "backing", "mountpoint", "read_only", "foreground", "fuse_options",
-    "threads", "log_level",  "unlock",    "state_file", "access"};
+constexpr std::array<std::string_view, 11> kTopKeys = {
+    "backing",   "mountpoint", "read_only",  "foreground", "fuse_options", "threads",
+    "log_level", "unlock",     "state_file", "access",     "audit"};
 constexpr std::array<std::string_view, 3> kAccessKeys = {"uids", "gids", "executables"};
+constexpr std::array<std::string_view, 2> kAuditKeys = {"file", "syslog"};
 constexpr std::array<std::string_view, 6> kUnlockKeys = {
     "order", "keyfile", "passphrase_file", "recovery_key_file", "tpm2", "pkcs11"};
 constexpr std::array<std::string_view, 2> kTpm2Keys = {"tcti", "pin_file"};
@@ -223,6 +224,22 @@ Status ReadAccess(const Reporter& r, const YAML::Node& key, const YAML::Node& va
   return Status::Ok();
 }
 
+Status ReadAudit(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
+                 MountConfig* c) {
+  if (!value.IsMap()) {
+    return r.Error(key, "\"audit\" must be a mapping with keys " + Join(kAuditKeys));
+  }
+  MV_RETURN_IF_ERROR(ForEachEntry(r, value, kAuditKeys, " in \"audit\"",
+                                  [&](const YAML::Node& k, const YAML::Node& v) {
+                                    if (k.Scalar() == "syslog") {
+                                      return ReadBool(r, k, v, &c->audit_syslog);
+                                    }
+                                    return ReadString(r, k, v, &c->audit_file);
+                                  }));
+  if (c->audit_file.empty()) return r.Error(key, "\"audit\" needs \"file\"");
+  return Status::Ok();
+}
+
 Status ReadTopKey(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
                   MountConfig* c) {
   const std::string& name = key.Scalar();
@@ -235,6 +252,7 @@ Status ReadTopKey(const Reporter& r, const YAML::Node& key, const YAML::Node& va
   if (name == "log_level") return ReadLogLevel(r, key, value, &c->log_level);
   if (name == "state_file") return ReadString(r, key, value, &c->state_file);
   if (name == "access") return ReadAccess(r, key, value, c);
+  if (name == "audit") return ReadAudit(r, key, value, c);
   return ReadUnlock(r, key, value, &c->unlock);  // ForEachEntry admits only kTopKeys
 }
 

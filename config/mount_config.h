@@ -12,6 +12,9 @@
 //     uids: [inference, 1001]  # names or numbers
 //     gids: [models]
 //     executables: [/usr/bin/python3.11]   # and the process must run one of these
+//   audit:
+//     file: /var/log/modelvault/models.audit
+//     syslog: true
 //   unlock:                    # see unlock_settings.h
 //     order: [tpm2, keyfile]
 //     keyfile: /etc/modelvault/models.key
@@ -35,6 +38,9 @@ struct MountConfig {
   UnlockSettings unlock;
   // From "access": users and groups (names or numbers, resolved at mount) and programs.
   std::vector<std::string> allow_uids, allow_gids, allow_executables;
+  // From "audit": the audit log file ("" = none) and whether records also go to syslog.
+  std::string audit_file;
+  bool audit_syslog = false;
   bool read_only = false;
   bool foreground = false;
   std::vector<std::string> fuse_options;

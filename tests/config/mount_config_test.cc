@@ -76,7 +76,7 @@ TEST_F(MountConfigTest, UnknownKeyNamesFileLineAndTheKnownKeys) {
   EXPECT_EQ(Error("backing: /b\nmountpoint: /m\nreadonly: true\n"),
             path_ +
                 ": line 3: unknown key \"readonly\" (known: backing, mountpoint, read_only, "
-                "foreground, fuse_options, threads, log_level, unlock, state_file, access)");
+                "foreground, fuse_options, threads, log_level, unlock, state_file, access, audit)");
   EXPECT_EQ(
       Error("unlock:\n  keyfile: /k\n  pin: 1234\n"),
       path_ +
@@ -168,6 +168,16 @@ TEST_F(MountConfigTest, ReadsTheAccessList) {
             path_ + ": line 1: \"access\" lists executables but no uids or gids to run them");
   EXPECT_EQ(Error("access: everyone\n"),
             path_ + ": line 1: \"access\" must be a mapping with keys uids, gids, executables");
+}
+
+TEST_F(MountConfigTest, ReadsTheAuditSettings) {
+  auto config = Load("audit:\n  file: /var/log/mv.audit\n  syslog: true\n");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->audit_file, "/var/log/mv.audit");
+  EXPECT_TRUE(config->audit_syslog);
+  EXPECT_EQ(Error("audit:\n  syslog: true\n"), path_ + ": line 1: \"audit\" needs \"file\"");
+  EXPECT_EQ(Error("audit:\n  file: /a\n  syslog: loud\n"),
+            path_ + ": line 3: \"syslog\" must be true or false");
 }
 
 TEST_F(MountConfigTest, ThreadsAndLogLevelAreValidated) {
