@@ -19,24 +19,6 @@
 namespace modelvault::fs::test {
 namespace {
 
-// The pid of the daemon serving `mountpoint`, found by its command line.
-pid_t DaemonPid(const std::string& mountpoint) {
-  DIR* proc = ::opendir("/proc");
-  pid_t found = 0;
-  while (dirent* e = ::readdir(proc)) {
-    pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
-    if (pid <= 0 || pid == ::getpid()) continue;
-    std::ifstream in("/proc/" + std::string(e->d_name) + "/cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmdline.find("mount") != std::string::npos &&
-        cmdline.find(mountpoint) != std::string::npos) {
-      found = pid;
-    }
-  }
-  ::closedir(proc);
-  return found;
-}
-
 class DescriptorLimitTest : public MountFixture {};
 
 TEST_F(DescriptorLimitTest, MoreFilesThanTheDaemonHasDescriptors) {

@@ -1,5 +1,6 @@
 #include "tests/fs/mount_fixture.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
@@ -127,6 +128,23 @@ std::string CliResult::Describe() const {
 
 bool CliResult::StderrIsOneLine() const {
   return err.size() >= 2 && err.back() == '\n' && std::count(err.begin(), err.end(), '\n') == 1;
+}
+
+pid_t DaemonPid(const std::string& mountpoint) {
+  DIR* proc = ::opendir("/proc");
+  pid_t found = 0;
+  while (dirent* e = ::readdir(proc)) {
+    pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid <= 0 || pid == ::getpid()) continue;
+    std::ifstream in("/proc/" + std::string(e->d_name) + "/cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find("mount") != std::string::npos &&
+        cmdline.find(mountpoint) != std::string::npos) {
+      found = pid;
+    }
+  }
+  ::closedir(proc);
+  return found;
 }
 
 ::testing::AssertionResult FailedCleanly(const CliResult& r, std::string topic) {

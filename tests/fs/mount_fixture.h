@@ -19,6 +19,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
@@ -55,6 +56,9 @@ CliResult RunCli(const std::vector<std::string>& args,
 // Runs any program (argv[0] searched in PATH) the same way.
 CliResult RunCommand(const std::vector<std::string>& argv,
                      std::chrono::seconds timeout = std::chrono::seconds(120));
+
+// The pid of the daemon serving `mountpoint`, found by its command line; 0 if none.
+pid_t DaemonPid(const std::string& mountpoint);
 
 // Empty if this process can mount FUSE filesystems, else why not.
 std::string FuseUnavailableReason();
