@@ -9,14 +9,8 @@
 namespace modelvault::crypto {
 namespace {
 
+using internal::MdCtxPtr;
 using internal::PkeyPtr;
-
-// Only this file signs with a digest context; the owner lives here rather than in
-// openssl_util.h until a second user needs it.
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 
 Result<std::vector<uint8_t>> RawPublicKey(EVP_PKEY* key) {
   std::vector<uint8_t> out(Ed25519PrivateKey::kPublicKeySize);

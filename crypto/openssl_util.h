@@ -2,6 +2,7 @@
 #pragma once
 
 #include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
@@ -29,6 +30,12 @@ struct MacCtxDeleter {
 struct MacDeleter {
   void operator()(EVP_MAC* m) const { EVP_MAC_free(m); }
 };
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+struct EcdsaSigDeleter {
+  void operator()(ECDSA_SIG* s) const { ECDSA_SIG_free(s); }
+};
 struct BnDeleter {
   void operator()(BIGNUM* b) const { BN_free(b); }
 };
@@ -45,6 +52,8 @@ struct PkeyDeleter {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
 };
 using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, EcdsaSigDeleter>;
 using BnPtr = std::unique_ptr<BIGNUM, BnDeleter>;
 using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter>;
 using ParamPtr = std::unique_ptr<OSSL_PARAM, ParamDeleter>;
