@@ -20,6 +20,9 @@ void AddMountCommand(CLI::App& app);
 void AddUmountCommand(CLI::App& app);
 void AddKeyslotCommand(CLI::App& app);
 void AddAuditCommand(CLI::App& app);
+void AddSignCommand(CLI::App& app);  // also `unfreeze`
+void AddSigningKeyCommand(CLI::App& app);
+void AddVerifyCommand(CLI::App& app);
 
 // Makes `action` what runs when `cmd` is chosen on the command line.
 void SetAction(CLI::App* cmd, std::function<Status()> action);

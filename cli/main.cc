@@ -32,6 +32,9 @@ int Main(int argc, char** argv) {
   AddUmountCommand(app);
   AddKeyslotCommand(app);
   AddAuditCommand(app);
+  AddSignCommand(app);
+  AddSigningKeyCommand(app);
+  AddVerifyCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CommandFailed& failed) {

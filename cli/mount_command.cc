@@ -7,6 +7,8 @@
 #include <climits>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 #include "base/log.h"
@@ -18,6 +20,8 @@
 #include "cli/header_edit.h"
 #include "cli/unlock.h"
 #include "config/mount_config.h"
+#include "crypto/hex.h"
+#include "crypto/signing_key.h"
 #include "fs/serve.h"
 #include "volume/rollback_state.h"
 #include "volume/store_lock.h"
@@ -26,12 +30,28 @@
 namespace modelvault::cli {
 namespace {
 
+// Remembers what it was shown, up to a bound, so that a repeated event is reported once.
+class SeenOnce {
+ public:
+  bool First(const std::string& key) {
+    std::lock_guard lock(mu_);
+    if (seen_.size() >= 4096) return false;
+    return seen_.insert(key).second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> seen_;
+};
+
 struct MountArgs {
   std::string backing, mountpoint, config;
   std::string state_file;  // from the config; "" for the default
   config::UnlockSettings unlock;
   AccessSettings access;
   AuditSettings audit;
+  std::vector<std::string> trust;
+  bool require_signatures = false, allow_rollback = false;
   bool foreground = false, read_only = false;
   std::vector<std::string> options;
   int threads = 0;
@@ -68,6 +88,9 @@ Status ApplyConfig(CLI::App* cmd, MountArgs* a) {
   if (a->access.empty()) a->access = {c.allow_uids, c.allow_gids, c.allow_executables};
   a->state_file = c.state_file;
   if (!a->audit.enabled()) a->audit = {c.audit_file, c.audit_syslog};
+  if (a->trust.empty()) a->trust = c.trust;
+  if (cmd->count("--require-signatures") == 0) a->require_signatures = c.require_signatures;
+  if (cmd->count("--allow-rollback") == 0) a->allow_rollback = c.allow_rollback;
   if (cmd->count("--foreground") == 0) a->foreground = c.foreground;
   if (cmd->count("--read-only") == 0) a->read_only = c.read_only;
   if (cmd->count("--threads") == 0) a->threads = c.threads;
@@ -98,6 +121,14 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
   MV_ASSIGN_OR_RETURN(std::string backing, Resolve(a.backing, "store"));
   MV_ASSIGN_OR_RETURN(std::string mountpoint, Resolve(a.mountpoint, "mountpoint"));
   MV_ASSIGN_OR_RETURN(fs::AccessPolicy access, ResolveAccess(a.access, getuid()));
+  if (a.require_signatures && a.trust.empty()) {
+    return Status::InvalidArgument("--require-signatures needs at least one --trust key");
+  }
+  std::vector<volume::TrustedKey> trusted;
+  for (const std::string& pem : a.trust) {
+    MV_ASSIGN_OR_RETURN(crypto::PublicSigningKey key, crypto::LoadPublicKeyPem(pem));
+    trusted.push_back({key.algorithm, key.key, pem});
+  }
   MV_RETURN_IF_ERROR(CheckMountpoint(mountpoint));
   MV_ASSIGN_OR_RETURN(auto header, volume::ReadVolumeHeader(backing));
   // Opened before unlocking, so that a failed attempt is on record too.
@@ -133,6 +164,12 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
   options.max_threads = a.threads;
   options.mounter = getuid();
   options.access = access;
+  options.signatures.trusted = trusted;
+  options.signatures.require = a.require_signatures;
+  options.signatures.allow_rollback = a.allow_rollback;
+  options.signatures.state_file = a.state_file;
+  options.signatures.volume_hex = crypto::HexEncode(header.volume_id.span());
+  options.signatures.block_size = header.block_size;
   if (a.read_only) options.entry_timeout = options.attr_timeout = 10.0;
 
   const nlohmann::json mount_fields = {{"mountpoint", mountpoint},
@@ -156,6 +193,18 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
         if (!st.ok()) LogWarning("audit: " + st.message());
       };
     }
+    options.on_signature_failure = [log = daemon_log.get(), seen = std::make_shared<SeenOnce>()](
+                                       std::string_view what, const std::string& dir,
+                                       const std::string& detail) {
+      // A reader looping over a bad block would repeat the same report; once is enough.
+      if (!seen->First(std::string(what) + dir + detail)) return;
+      LogWarning("signed directory " + (dir.empty() ? std::string("/") : dir) + ": " + detail);
+      if (log == nullptr) return;
+      Status st =
+          log->Record("signature_failed",
+                      {{"check", std::string(what)}, {"directory", dir}, {"detail", detail}});
+      if (!st.ok()) LogWarning("audit: " + st.message());
+    };
     auto announce = [&] {
       Status st = AuditRecord(daemon_log.get(), "mount", mount_fields);
       if (!st.ok()) LogWarning(st.message());
@@ -196,6 +245,16 @@ void AddMountCommand(CLI::App& app) {
   AddUnlockOptions(cmd, &args->unlock);
   AddAccessOptions(cmd, &args->access);
   AddAuditOptions(cmd, &args->audit);
+  cmd->add_option("--trust", args->trust,
+                  "Verify signed directories with this publisher public key (PEM; repeatable)")
+      ->type_name("PEM")
+      ->group("Signed directories");
+  cmd->add_flag("--require-signatures", args->require_signatures,
+                "Refuse to open files outside a validly signed directory")
+      ->group("Signed directories");
+  cmd->add_flag("--allow-rollback", args->allow_rollback,
+                "Accept a manifest older than one this host has seen")
+      ->group("Signed directories");
   cmd->add_option("--config", args->config, "YAML file with mount settings; flags override it");
   cmd->add_flag("-f,--foreground", args->foreground, "Stay in the foreground");
   cmd->add_flag("--read-only", args->read_only,

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 #include "base/file_util.h"
 #include "base/unique_fd.h"
@@ -65,6 +66,39 @@ Result<SecretBytes> PromptSecret(const std::string& prompt) {
   SecretBytes answer = WithoutLineEnd(SecretBytes::CopyOf(line.span().first(len)));
   if (answer.empty()) return Status::InvalidArgument("the answer is empty");
   return answer;
+}
+
+namespace {
+
+std::string Bytes(uint64_t n) {
+  char buf[32];
+  if (n >= (uint64_t{1} << 30)) {
+    std::snprintf(buf, sizeof(buf), "%.1f GiB", static_cast<double>(n) / (1 << 30));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.1f MiB", static_cast<double>(n) / (1 << 20));
+  }
+  return buf;
+}
+
+}  // namespace
+
+ProgressLine::ProgressLine(std::string label)
+    : enabled_(isatty(STDERR_FILENO) == 1), label_(std::move(label)) {}
+
+ProgressLine::~ProgressLine() {
+  if (shown_) std::fputs("\r\033[K", stderr);
+}
+
+void ProgressLine::Update(uint64_t done, uint64_t total) {
+  if (!enabled_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (shown_ && done < total && now - last_ < std::chrono::milliseconds(100)) return;
+  last_ = now;
+  shown_ = true;
+  int percent = total == 0 ? 100 : static_cast<int>(done * 100 / total);
+  std::fprintf(stderr, "\r\033[K%s  %s of %s (%d%%)", label_.c_str(), Bytes(done).c_str(),
+               Bytes(total).c_str(), percent);
+  std::fflush(stderr);
 }
 
 Result<SecretBytes> ReadSecretTextFile(const std::string& path, const std::string& what) {

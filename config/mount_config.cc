@@ -14,9 +14,10 @@ namespace {
 
 constexpr size_t kMaxConfigSize = 1 << 20;
 constexpr int kMaxThreads = 1024;
-constexpr std::array<std::string_view, 11> kTopKeys = {
+constexpr std::array<std::string_view, 12> kTopKeys = {
     "backing",   "mountpoint", "read_only",  "foreground", "fuse_options", "threads",
-    "log_level", "unlock",     "state_file", "access",     "audit"};
+    "log_level", "unlock",     "state_file", "access",     "audit",        "signatures"};
+constexpr std::array<std::string_view, 3> kSignatureKeys = {"trust", "require", "allow_rollback"};
 constexpr std::array<std::string_view, 3> kAccessKeys = {"uids", "gids", "executables"};
 constexpr std::array<std::string_view, 2> kAuditKeys = {"file", "syslog"};
 constexpr std::array<std::string_view, 6> kUnlockKeys = {
@@ -240,6 +241,24 @@ Status ReadAudit(const Reporter& r, const YAML::Node& key, const YAML::Node& val
   return Status::Ok();
 }
 
+Status ReadSignatures(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
+                      MountConfig* c) {
+  if (!value.IsMap()) {
+    return r.Error(key, "\"signatures\" must be a mapping with keys " + Join(kSignatureKeys));
+  }
+  MV_RETURN_IF_ERROR(ForEachEntry(
+      r, value, kSignatureKeys, " in \"signatures\"",
+      [&](const YAML::Node& k, const YAML::Node& v) {
+        const std::string& n = k.Scalar();
+        if (n == "trust") return ReadStringList(r, k, v, &c->trust);
+        return ReadBool(r, k, v, n == "require" ? &c->require_signatures : &c->allow_rollback);
+      }));
+  if (c->require_signatures && c->trust.empty()) {
+    return r.Error(key, "\"signatures\" requires signatures but trusts no key (\"trust\")");
+  }
+  return Status::Ok();
+}
+
 Status ReadTopKey(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
                   MountConfig* c) {
   const std::string& name = key.Scalar();
@@ -253,6 +272,7 @@ Status ReadTopKey(const Reporter& r, const YAML::Node& key, const YAML::Node& va
   if (name == "state_file") return ReadString(r, key, value, &c->state_file);
   if (name == "access") return ReadAccess(r, key, value, c);
   if (name == "audit") return ReadAudit(r, key, value, c);
+  if (name == "signatures") return ReadSignatures(r, key, value, c);
   return ReadUnlock(r, key, value, &c->unlock);  // ForEachEntry admits only kTopKeys
 }
 

@@ -12,6 +12,10 @@
 //     uids: [inference, 1001]  # names or numbers
 //     gids: [models]
 //     executables: [/usr/bin/python3.11]   # and the process must run one of these
+//   signatures:
+//     trust: [/etc/modelvault/publisher.pub.pem]
+//     require: true            # files outside a validly signed directory cannot be opened
+//     allow_rollback: false
 //   audit:
 //     file: /var/log/modelvault/models.audit
 //     syslog: true
@@ -38,6 +42,12 @@ struct MountConfig {
   UnlockSettings unlock;
   // From "access": users and groups (names or numbers, resolved at mount) and programs.
   std::vector<std::string> allow_uids, allow_gids, allow_executables;
+  // From "signatures": public keys (PEM files) whose signed directories are verified,
+  // whether unsigned files may be opened at all, and whether an older manifest than one
+  // seen before is accepted.
+  std::vector<std::string> trust;
+  bool require_signatures = false;
+  bool allow_rollback = false;
   // From "audit": the audit log file ("" = none) and whether records also go to syslog.
   std::string audit_file;
   bool audit_syslog = false;

@@ -93,8 +93,8 @@ Status EcdsaP256Verify(std::span<const uint8_t> public_key, std::span<const uint
   MV_ASSIGN_OR_RETURN(PkeyPtr pkey, PublicKey(public_key));
   MV_ASSIGN_OR_RETURN(std::vector<uint8_t> der, DerSignature(signature));
   MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr,
-                                      pkey.get(), nullptr) != 1) {
+  if (!ctx || EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, pkey.get(),
+                                      nullptr) != 1) {
     return internal::OpenSslError("preparing ECDSA verification");
   }
   int rc = EVP_DigestVerify(ctx.get(), der.data(), der.size(), message.data(), message.size());

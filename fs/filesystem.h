@@ -48,6 +48,7 @@ class PathRef {
 struct FileHandle {
   UniqueFd fd;
   bool append = false;
+  std::shared_ptr<const FileVerifier> verifier;  // files in a signed directory
 };
 
 class Filesystem {
@@ -58,6 +59,11 @@ class Filesystem {
   Inode* ToInode(fuse_ino_t ino);
   const MountOptions& options() const { return options_; }
   const AccessGate& gate() const { return gate_; }
+  SignedTree& signed_tree() { return signed_; }
+  // EROFS if `inode` lies in a frozen directory (signed_tree.h).
+  Status CheckMutable(Inode* inode, std::string_view what);
+  // EROFS if the directory `name` in `parent` is itself frozen.
+  Status CheckNotFrozenDir(Inode* parent, const std::string& backing, std::string_view what);
   // How long the kernel may cache the attributes of `ino`: the root's not at all on a
   // shared mount (the root is never looked up, so the gate would not see a second user's
   // stat of it; access_gate.h).
@@ -111,6 +117,9 @@ class Filesystem {
   Result<std::vector<uint8_t>> DoGetxattr(Inode* inode, std::string_view name);
   Result<std::string> DoListxattr(Inode* inode);
   Status DoRemovexattr(Inode* inode, std::string_view name);
+  // The control attributes (control.h).
+  Status DoControl(Inode* inode, std::string_view name, std::span<const uint8_t> value);
+  Result<std::vector<uint8_t>> ReadControl(Inode* inode, std::string_view name);
 
   // Syncs the backing filesystem (at unmount).
   void SyncBacking();
@@ -144,6 +153,7 @@ class Filesystem {
   MountOptions options_;
   const bool shared_;  // users other than the one who mounted may enter (IsShared)
   const AccessGate gate_;
+  SignedTree signed_;
   InodeTable inodes_;
   bool writeback_cache_ = false;
   // A plain descriptor of the backing root, the mount_fd of open_by_handle_at().

@@ -56,7 +56,8 @@ Filesystem::Filesystem(std::unique_ptr<volume::Volume> volume, MountOptions opti
     : volume_(std::move(volume)),
       options_(std::move(options)),
       shared_(IsShared(options_)),
-      gate_(options_.access, options_.on_denied) {
+      gate_(options_.access, options_.on_denied),
+      signed_(options_.signatures, options_.on_signature_failure) {
   // A dentry cached for one user would answer another user's path walk without a request
   // (access_gate.h); with entry_timeout 0 the kernel revalidates with a LOOKUP every time.
   if (shared_) options_.entry_timeout = 0;
@@ -80,7 +81,9 @@ Result<std::unique_ptr<Filesystem>> Filesystem::New(std::unique_ptr<volume::Volu
                                       O_PATH | O_CLOEXEC));
     fs->use_handles_ = opened.valid();
   }
+  int root_fd = fd.get();
   fs->inodes_.SetRoot(std::move(fd), st);
+  fs->inodes_.root()->node = fs->signed_.NewNode(nullptr, "", true, root_fd);
   return fs;
 }
 
@@ -204,6 +207,16 @@ Result<fuse_entry_param> Filesystem::EntryFor(Inode* parent, const std::string& 
   std::memset(&e, 0, sizeof(e));
   auto handle = use_handles_ ? HandleFor(fd.get(), st) : std::vector<unsigned char>();
   Inode* inode = inodes_.Lookup(std::move(fd), std::move(handle), st);
+  {
+    std::shared_ptr<DirNode> parent_node = parent->Node();
+    std::lock_guard lock(inode->node_mu);
+    if (!inode->node) {
+      bool dir = S_ISDIR(st.st_mode);
+      inode->node = signed_.NewNode(parent_node, backing, dir, dir ? inode->fd.get() : -1);
+    } else {
+      signed_.Relink(*inode->node, parent_node, backing);
+    }
+  }
   e.ino = reinterpret_cast<fuse_ino_t>(inode);
   e.attr = st;
   e.attr_timeout = AttrTimeout(e.ino);
@@ -249,6 +262,7 @@ Status Filesystem::SetOwner(int dirfd, const std::string& backing, const Caller&
 
 Result<fuse_entry_param> Filesystem::DoMknod(Inode* parent, std::string_view name, mode_t mode,
                                              dev_t rdev, const Caller& caller) {
+  MV_RETURN_IF_ERROR(CheckMutable(parent, "mknod"));
   if (S_ISREG(mode)) {
     MV_ASSIGN_OR_RETURN(auto created, DoCreate(parent, name, mode, O_EXCL | O_WRONLY, caller));
     return created.first;
@@ -275,6 +289,7 @@ Result<fuse_entry_param> Filesystem::Adopt(Inode* parent, const volume::EncodedN
 // place, so no crash can leave a visible directory without an ID.
 Result<fuse_entry_param> Filesystem::DoMkdir(Inode* parent, std::string_view name, mode_t mode,
                                              const Caller& caller) {
+  MV_RETURN_IF_ERROR(CheckMutable(parent, "mkdir"));
   MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
   MV_ASSIGN_OR_RETURN(std::string tmp, TempName());
   int pfd = parent->fd.get();
@@ -302,6 +317,7 @@ Result<fuse_entry_param> Filesystem::DoMkdir(Inode* parent, std::string_view nam
 
 Result<fuse_entry_param> Filesystem::DoSymlink(std::string_view target, Inode* parent,
                                                std::string_view name, const Caller& caller) {
+  MV_RETURN_IF_ERROR(CheckMutable(parent, "symlink"));
   MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
   MV_ASSIGN_OR_RETURN(std::string sealed, volume_->names().EncodeLinkTarget(target));
   if (sealed.size() >= PATH_MAX) return Status::FromErrno(ENAMETOOLONG, "symlink target");
@@ -313,6 +329,8 @@ Result<fuse_entry_param> Filesystem::DoSymlink(std::string_view target, Inode* p
 }
 
 Result<fuse_entry_param> Filesystem::DoLink(Inode* inode, Inode* parent, std::string_view name) {
+  MV_RETURN_IF_ERROR(CheckMutable(parent, "link"));
+  MV_RETURN_IF_ERROR(CheckMutable(inode, "link"));
   MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
   MV_RETURN_IF_ERROR(PrepareName(parent, enc));
   MV_ASSIGN_OR_RETURN(PathRef path, PathOf(inode));
@@ -323,6 +341,7 @@ Result<fuse_entry_param> Filesystem::DoLink(Inode* inode, Inode* parent, std::st
 }
 
 Status Filesystem::DoUnlink(Inode* parent, std::string_view name) {
+  MV_RETURN_IF_ERROR(CheckMutable(parent, "unlink"));
   MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
   if (unlinkat(parent->fd.get(), enc.backing.c_str(), 0) != 0) return Errno("unlink");
   DropLongName(parent, enc);

@@ -50,6 +50,9 @@ Status Filesystem::LoadContent(Inode* inode, int fd) {
 }
 
 Result<std::unique_ptr<FileHandle>> Filesystem::DoOpen(Inode* inode, int flags) {
+  if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
+    MV_RETURN_IF_ERROR(CheckMutable(inode, "open for writing"));
+  }
   MV_ASSIGN_OR_RETURN(UniqueFd fd, OpenBacking(inode, flags));
   bool loaded;
   {
@@ -65,6 +68,9 @@ Result<std::unique_ptr<FileHandle>> Filesystem::DoOpen(Inode* inode, int flags) 
     MV_RETURN_IF_ERROR(inode->content->Truncate(fd.get(), 0));
   }
   auto fh = std::make_unique<FileHandle>();
+  if (std::shared_ptr<DirNode> node = inode->Node()) {
+    MV_ASSIGN_OR_RETURN(fh->verifier, signed_.ForOpen(*node, fd.get(), *inode->content));
+  }
   fh->fd = std::move(fd);
   fh->append = (flags & O_APPEND) != 0;
   return fh;
@@ -72,6 +78,7 @@ Result<std::unique_ptr<FileHandle>> Filesystem::DoOpen(Inode* inode, int flags) 
 
 Result<std::pair<fuse_entry_param, std::unique_ptr<FileHandle>>> Filesystem::DoCreate(
     Inode* parent, std::string_view name, mode_t mode, int flags, const Caller& caller) {
+  MV_RETURN_IF_ERROR(CheckMutable(parent, "create"));
   MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
   MV_RETURN_IF_ERROR(PrepareName(parent, enc));
   int pfd = parent->fd.get();
@@ -108,11 +115,17 @@ Result<size_t> Filesystem::DoRead(Inode* inode, FileHandle* fh, std::span<uint8_
                                   off_t offset) {
   std::shared_lock lock(inode->content_mu);
   if (!inode->content) return Status::FromErrno(EBADF, "read");
-  return inode->content->Read(fh->fd.get(), out, static_cast<uint64_t>(offset));
+  if (!fh->verifier) return inode->content->Read(fh->fd.get(), out, static_cast<uint64_t>(offset));
+  const FileVerifier& verifier = *fh->verifier;
+  return inode->content->Read(fh->fd.get(), out, static_cast<uint64_t>(offset),
+                              [&verifier](uint64_t index, std::span<const uint8_t> stored) {
+                                return verifier.CheckBlock(index, stored);
+                              });
 }
 
 Result<size_t> Filesystem::DoWrite(Inode* inode, FileHandle* fh, std::span<const uint8_t> in,
                                    off_t offset) {
+  MV_RETURN_IF_ERROR(CheckMutable(inode, "write"));
   std::unique_lock lock(inode->content_mu);
   if (!inode->content) return Status::FromErrno(EBADF, "write");
   uint64_t at = static_cast<uint64_t>(offset);
@@ -147,6 +160,7 @@ Status Filesystem::Truncate(Inode* inode, FileHandle* fh, off_t size) {
 }
 
 Status Filesystem::DoFallocate(Inode* inode, FileHandle* fh, int mode, off_t offset, off_t length) {
+  MV_RETURN_IF_ERROR(CheckMutable(inode, "fallocate"));
   if ((mode & ~FALLOC_FL_KEEP_SIZE) != 0) return Status::FromErrno(EOPNOTSUPP, "fallocate");
   if (offset < 0 || length <= 0) return Status::FromErrno(EINVAL, "fallocate");
   uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(length);
@@ -167,6 +181,7 @@ Status Filesystem::DoFallocate(Inode* inode, FileHandle* fh, int mode, off_t off
 
 Result<struct stat> Filesystem::DoSetattr(Inode* inode, const struct stat& attr, int to_set,
                                           FileHandle* fh) {
+  MV_RETURN_IF_ERROR(CheckMutable(inode, "setattr"));
   MV_ASSIGN_OR_RETURN(PathRef path, PathOf(inode));
   int fd = path.get();
   if (to_set & FUSE_SET_ATTR_MODE) {
@@ -208,6 +223,24 @@ void Filesystem::SyncBacking() {
   // syncfs() needs a descriptor opened for real; O_PATH ones are refused.
   UniqueFd fd(open(volume_->backing_dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.valid()) syncfs(fd.get());
+}
+
+Status Filesystem::CheckMutable(Inode* inode, std::string_view what) {
+  std::shared_ptr<DirNode> node = inode->Node();
+  if (node && signed_.Frozen(*node)) {
+    return Status::FromErrno(EROFS, std::string(what) + " in a frozen (signed) directory");
+  }
+  return Status::Ok();
+}
+
+Status Filesystem::CheckNotFrozenDir(Inode* parent, const std::string& backing,
+                                     std::string_view what) {
+  std::string marker = backing + "/" + volume::kFrozenMarker;
+  struct stat st;
+  if (fstatat(parent->fd.get(), marker.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    return Status::FromErrno(EROFS, std::string(what) + " of a frozen (signed) directory");
+  }
+  return Status::Ok();
 }
 
 }  // namespace modelvault::fs

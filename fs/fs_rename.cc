@@ -12,6 +12,7 @@
 
 #include "fs/filesystem.h"
 #include "volume/dir_id.h"
+#include "volume/manifest.h"
 
 namespace modelvault::fs {
 namespace {
@@ -35,6 +36,11 @@ Result<bool> EmptyForUser(int dirfd, std::vector<std::string>* leftovers) {
   while (struct dirent* e = readdir(dir.get())) {
     std::string_view name(e->d_name);
     if (name == "." || name == ".." || name == volume::kDirIdFile) continue;
+    // What signing left in a directory that is no longer frozen goes with it.
+    if (name == volume::kManifestFile || name == volume::kHashesDir) {
+      leftovers->emplace_back(name);
+      continue;
+    }
     if (name.starts_with(".L") && name.ends_with(kSidecarSuffix)) {
       std::string entry(name.substr(0, name.size() - kSidecarSuffix.size()));
       struct stat st;
@@ -48,6 +54,22 @@ Result<bool> EmptyForUser(int dirfd, std::vector<std::string>* leftovers) {
   return true;
 }
 
+// Removes the .mvhashes directory that signing made (its files have plain hex names).
+void RemoveHashList(int dirfd) {
+  UniqueFd hashes(
+      openat(dirfd, volume::kHashesDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (hashes.valid()) {
+    int dup_fd = fcntl(hashes.get(), F_DUPFD_CLOEXEC, 0);
+    std::unique_ptr<DIR, DirCloser> dir(dup_fd >= 0 ? fdopendir(dup_fd) : nullptr);
+    while (dir) {
+      struct dirent* e = readdir(dir.get());
+      if (e == nullptr) break;
+      if (e->d_name[0] != '.') unlinkat(hashes.get(), e->d_name, 0);
+    }
+  }
+  unlinkat(dirfd, volume::kHashesDir, AT_REMOVEDIR);
+}
+
 // Removes the ID file (and leftovers) of a directory the user sees as empty, so that the
 // backing directory itself can be removed or replaced. Returns the ID, to put back with
 // RestoreDirId() if the removal fails. ENOTEMPTY if the directory has entries.
@@ -55,7 +77,13 @@ Result<std::optional<volume::DirId>> ClearEmptyDir(int dirfd) {
   std::vector<std::string> leftovers;
   MV_ASSIGN_OR_RETURN(bool empty, EmptyForUser(dirfd, &leftovers));
   if (!empty) return Status::FromErrno(ENOTEMPTY, "directory not empty");
-  for (const auto& name : leftovers) unlinkat(dirfd, name.c_str(), 0);
+  for (const auto& name : leftovers) {
+    if (name == volume::kHashesDir) {
+      RemoveHashList(dirfd);
+    } else {
+      unlinkat(dirfd, name.c_str(), 0);
+    }
+  }
   std::optional<volume::DirId> id;
   auto read = volume::ReadDirId(dirfd, BackingPath(dirfd));
   if (read.ok()) id = *read;
@@ -72,7 +100,9 @@ void RestoreDirId(int dirfd, const std::optional<volume::DirId>& id) {
 }  // namespace
 
 Status Filesystem::DoRmdir(Inode* parent, std::string_view name) {
+  MV_RETURN_IF_ERROR(CheckMutable(parent, "rmdir"));
   MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
+  MV_RETURN_IF_ERROR(CheckNotFrozenDir(parent, enc.backing, "rmdir"));
   int pfd = parent->fd.get();
   UniqueFd dfd(openat(pfd, enc.backing.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dfd.valid()) return Status::FromErrno(errno, "rmdir");
@@ -92,8 +122,12 @@ Status Filesystem::DoRename(Inode* parent, std::string_view name, Inode* new_par
   if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0) {
     return Status::FromErrno(EINVAL, "rename");
   }
+  MV_RETURN_IF_ERROR(CheckMutable(parent, "rename"));
+  MV_RETURN_IF_ERROR(CheckMutable(new_parent, "rename"));
   MV_ASSIGN_OR_RETURN(auto from, Encode(parent, name));
   MV_ASSIGN_OR_RETURN(auto to, Encode(new_parent, new_name));
+  MV_RETURN_IF_ERROR(CheckNotFrozenDir(parent, from.backing, "rename"));
+  MV_RETURN_IF_ERROR(CheckNotFrozenDir(new_parent, to.backing, "rename"));
   MV_RETURN_IF_ERROR(PrepareName(new_parent, to));
   // A directory may replace an empty one; in the backing store the target still holds its
   // ID file, which has to go first (and come back if the rename fails).

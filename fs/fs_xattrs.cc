@@ -2,6 +2,9 @@
 // user attribute is stored as "user.mv." + the sealed name (AES-SIV, like file names but
 // bound to a fixed label), its value sealed with AES-256-GCM under the xattr key with the
 // plaintext name as associated data, so values cannot be moved between attributes.
+//
+// Names under "user.modelvault." are not stored: they are how `modelvault sign` and
+// `unfreeze` talk to the daemon about a directory (control.h lists them).
 #include <sys/xattr.h>
 
 #include <cerrno>
@@ -10,6 +13,7 @@
 #include "crypto/base64.h"
 #include "crypto/kdf.h"
 #include "crypto/random.h"
+#include "fs/control.h"
 #include "fs/filesystem.h"
 
 namespace modelvault::fs {
@@ -22,7 +26,29 @@ constexpr size_t kOverhead = crypto::AesGcm::kNonceSize + crypto::AesGcm::kTagSi
 
 Status Errno(std::string_view what) { return Status::FromErrno(errno, what); }
 
+bool IsControl(std::string_view name) { return name.starts_with(kControlPrefix); }
+
 }  // namespace
+
+Status Filesystem::DoControl(Inode* inode, std::string_view name, std::span<const uint8_t> value) {
+  std::shared_ptr<DirNode> node = inode->Node();
+  if (inode->type != S_IFDIR || !node) return Status::FromErrno(ENOTDIR, "control attribute");
+  if (name == kControlFreeze) return signed_.Freeze(*node, inode->fd.get());
+  if (name == kControlUnfreeze) return signed_.Unfreeze(*node, inode->fd.get(), value);
+  if (name == kControlReload) return signed_.Reload(*node, inode->fd.get());
+  return Status::FromErrno(EOPNOTSUPP, "control attribute");
+}
+
+Result<std::vector<uint8_t>> Filesystem::ReadControl(Inode* inode, std::string_view name) {
+  std::shared_ptr<DirNode> node = inode->Node();
+  if (!node) return Status::FromErrno(ENODATA, "control attribute");
+  if (name == kControlBacking) {
+    std::string path = signed_.BackingPath(*node);
+    return std::vector<uint8_t>(path.begin(), path.end());
+  }
+  if (name == kControlChallenge && inode->type == S_IFDIR) return signed_.Challenge(*node);
+  return Status::FromErrno(ENODATA, "control attribute");
+}
 
 Result<std::string> Filesystem::XattrName(std::string_view name) {
   if (!name.starts_with(kUserPrefix)) return Status::FromErrno(EOPNOTSUPP, "xattr namespace");
@@ -36,6 +62,8 @@ Result<std::string> Filesystem::XattrName(std::string_view name) {
 
 Status Filesystem::DoSetxattr(Inode* inode, std::string_view name, std::span<const uint8_t> value,
                               int flags) {
+  if (IsControl(name)) return DoControl(inode, name, value);
+  MV_RETURN_IF_ERROR(CheckMutable(inode, "setxattr"));
   MV_ASSIGN_OR_RETURN(std::string backing, XattrName(name));
   std::vector<uint8_t> sealed(value.size() + kOverhead);
   auto nonce = std::span(sealed).first(crypto::AesGcm::kNonceSize);
@@ -54,6 +82,7 @@ Status Filesystem::DoSetxattr(Inode* inode, std::string_view name, std::span<con
 Result<std::vector<uint8_t>> Filesystem::DoGetxattr(Inode* inode, std::string_view name) {
   // Other namespaces hold nothing here; ENODATA is what callers probing them expect.
   if (!name.starts_with(kUserPrefix)) return Status::FromErrno(ENODATA, "getxattr");
+  if (IsControl(name)) return ReadControl(inode, name);
   MV_ASSIGN_OR_RETURN(std::string backing, XattrName(name));
   MV_ASSIGN_OR_RETURN(PathRef ref, PathOf(inode));
   std::string path = ProcPath(ref.get());
@@ -101,7 +130,10 @@ Result<std::string> Filesystem::DoListxattr(Inode* inode) {
 }
 
 Status Filesystem::DoRemovexattr(Inode* inode, std::string_view name) {
-  if (!name.starts_with(kUserPrefix)) return Status::FromErrno(ENODATA, "removexattr");
+  if (!name.starts_with(kUserPrefix) || IsControl(name)) {
+    return Status::FromErrno(ENODATA, "removexattr");
+  }
+  MV_RETURN_IF_ERROR(CheckMutable(inode, "removexattr"));
   MV_ASSIGN_OR_RETURN(std::string backing, XattrName(name));
   MV_ASSIGN_OR_RETURN(PathRef ref, PathOf(inode));
   if (removexattr(ProcPath(ref.get()).c_str(), backing.c_str()) != 0) {

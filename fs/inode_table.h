@@ -36,6 +36,7 @@
 
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "fs/signed_tree.h"
 #include "volume/file_content.h"
 #include "volume/ids.h"
 
@@ -55,6 +56,15 @@ struct Inode {
 
   std::mutex dir_mu;
   std::optional<volume::DirId> dir_id;  // directories; guarded by dir_mu
+
+  // Where the object sits, for frozen and signed directories (signed_tree.h); set at its
+  // first lookup and relinked at later ones.
+  std::mutex node_mu;
+  std::shared_ptr<DirNode> node;  // guarded by node_mu
+  std::shared_ptr<DirNode> Node() {
+    std::lock_guard lock(node_mu);
+    return node;
+  }
 };
 
 class InodeTable {

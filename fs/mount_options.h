@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fs/access_policy.h"
+#include "fs/signed_tree.h"
 
 namespace modelvault::fs {
 
@@ -33,6 +34,9 @@ struct MountOptions {
   uid_t mounter = 0;
   // Told of every refused request (the audit trail); may be empty.
   std::function<void(const DeniedRequest&)> on_denied;
+  // Signed directories: trusted keys and rules (signed_tree.h), and who hears of failures.
+  SignaturePolicy signatures;
+  SignatureFailureFn on_signature_failure;
 };
 
 // True if users other than the one who mounted can reach the mount: the policy admits them,

@@ -129,7 +129,8 @@ Result<uint64_t> FileContent::Size(int fd) const {
 // range [skip, skip + out.size()) of them into `out`. Whole blocks are decrypted in place;
 // only a partially wanted block goes through a scratch buffer.
 Status FileContent::ReadBlocks(int fd, uint64_t backing, uint64_t first, uint64_t count,
-                               uint64_t skip, std::span<uint8_t> out) const {
+                               uint64_t skip, std::span<uint8_t> out,
+                               const BlockCheck& check) const {
   const uint64_t sbs = layout_.stored_block_size();
   const uint64_t bs = layout_.block_size();
   uint64_t start = layout_.BlockOffset(first);
@@ -150,6 +151,7 @@ Status FileContent::ReadBlocks(int fd, uint64_t backing, uint64_t first, uint64_
     auto nonce = cipher.subspan(at, kNonceSize);
     auto body = cipher.subspan(at + kNonceSize, plain_len);
     auto tag = cipher.subspan(at + kNonceSize + plain_len, kTagSize);
+    if (check) MV_RETURN_IF_ERROR(check(index, cipher.subspan(at, kBlockOverhead + plain_len)));
     bool whole = from == 0 && take == plain_len;
     auto dest = whole ? out.subspan(pos, take) : Sized(PlainScratch(), plain_len);
     Status st = cipher_->Open(dest, nonce, aad, body, tag);
@@ -161,7 +163,8 @@ Status FileContent::ReadBlocks(int fd, uint64_t backing, uint64_t first, uint64_
   return Status::Ok();
 }
 
-Result<size_t> FileContent::Read(int fd, std::span<uint8_t> out, uint64_t offset) const {
+Result<size_t> FileContent::Read(int fd, std::span<uint8_t> out, uint64_t offset,
+                                 const BlockCheck& check) const {
   MV_ASSIGN_OR_RETURN(uint64_t backing, BackingSize(fd, name_));
   uint64_t size = layout_.PlainSize(backing);
   const uint64_t bs = layout_.block_size();
@@ -176,7 +179,7 @@ Result<size_t> FileContent::Read(int fd, std::span<uint8_t> out, uint64_t offset
   uint64_t first = offset / bs;
   uint64_t last = (offset + n - 1) / bs;
   MV_RETURN_IF_ERROR(
-      ReadBlocks(fd, backing, first, last - first + 1, offset - first * bs, out.first(n)));
+      ReadBlocks(fd, backing, first, last - first + 1, offset - first * bs, out.first(n), check));
   if (offset + n == size && !layout_.TailIsValid(backing)) {
     return Corrupt(last + 1, "is cut short (the file ends inside a block)");
   }
@@ -224,12 +227,12 @@ Status FileContent::WriteAt(int fd, std::span<const uint8_t> in, uint64_t offset
   auto buf = Sized(merged, span_end - span_start);
   if (offset > span_start) {
     uint64_t len = std::min(size, span_start + bs) - span_start;
-    MV_RETURN_IF_ERROR(ReadBlocks(fd, backing, first, 1, 0, buf.first(len)));
+    MV_RETURN_IF_ERROR(ReadBlocks(fd, backing, first, 1, 0, buf.first(len), {}));
   }
   uint64_t last_start = last * bs;
   if (end < span_end && (last != first || offset == span_start)) {
     MV_RETURN_IF_ERROR(ReadBlocks(fd, backing, last, 1, 0,
-                                  buf.subspan(last_start - span_start, span_end - last_start)));
+                                  buf.subspan(last_start - span_start, span_end - last_start), {}));
   }
   std::memcpy(buf.data() + (offset - span_start), in.data(), in.size());
   return WriteBlocks(fd, first, buf);
@@ -296,7 +299,7 @@ Status FileContent::Truncate(int fd, uint64_t new_size) {
     uint64_t keep = new_size - last * bs;
     thread_local std::vector<uint8_t> block;
     auto buf = Sized(block, keep);
-    MV_RETURN_IF_ERROR(ReadBlocks(fd, backing, last, 1, 0, buf));
+    MV_RETURN_IF_ERROR(ReadBlocks(fd, backing, last, 1, 0, buf, {}));
     MV_RETURN_IF_ERROR(WriteBlocks(fd, last, buf));
   }
   if (ftruncate(fd, static_cast<off_t>(layout_.BackingSize(new_size))) != 0) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -39,8 +40,13 @@ class FileContent {
 
   // Plaintext size, from the backing file's size.
   Result<uint64_t> Size(int fd) const;
+  // Checks one stored block (nonce, ciphertext, tag) before it is decrypted: a signed file's
+  // blocks are compared with the publisher's Merkle leaves (volume/manifest.h).
+  using BlockCheck = std::function<Status(uint64_t index, std::span<const uint8_t> stored)>;
   // Reads up to out.size() bytes at `offset`; returns the count (short only at end of file).
-  Result<size_t> Read(int fd, std::span<uint8_t> out, uint64_t offset) const;
+  // With `check`, every block read is passed to it first; its error is returned as is.
+  Result<size_t> Read(int fd, std::span<uint8_t> out, uint64_t offset,
+                      const BlockCheck& check = {}) const;
   // Writes `in` at `offset`, zero-filling any gap past the current end.
   Status Write(int fd, std::span<const uint8_t> in, uint64_t offset);
   // Sets the plaintext size: shrinking re-encrypts the new last block, growing zero-fills.
@@ -55,7 +61,7 @@ class FileContent {
   Status EnsureHeader(int fd);
   // `backing` is the backing file's size, which the caller has just looked up.
   Status ReadBlocks(int fd, uint64_t backing, uint64_t first, uint64_t count, uint64_t skip,
-                    std::span<uint8_t> out) const;
+                    std::span<uint8_t> out, const BlockCheck& check) const;
   Status WriteBlocks(int fd, uint64_t first, std::span<const uint8_t> plain);
   Status WriteAt(int fd, std::span<const uint8_t> in, uint64_t offset, uint64_t size);
   Status ZeroFill(int fd, uint64_t from, uint64_t to);

@@ -47,20 +47,20 @@ struct ManifestEntry {
   // kOther, so that a swapped sidecar (which carries an encrypted long name) is caught.
   std::string path;
   Kind kind = Kind::kFile;
-  uint64_t size = 0;         // backing (ciphertext) size in bytes; 0 for directories
-  FileId file_id;            // kFile: from the file's 32-byte header
-  uint64_t blocks = 0;       // kFile: number of ciphertext blocks
-  crypto::Digest digest{};   // kFile: Merkle root; kSymlink: SHA-256 of the backing link
-                             // target; kOther: SHA-256 of the content; kDir: zeros
+  uint64_t size = 0;        // backing (ciphertext) size in bytes; 0 for directories
+  FileId file_id;           // kFile: from the file's 32-byte header
+  uint64_t blocks = 0;      // kFile: number of ciphertext blocks
+  crypto::Digest digest{};  // kFile: Merkle root; kSymlink: SHA-256 of the backing link
+                            // target; kOther: SHA-256 of the content; kDir: zeros
 };
 
 struct Manifest {
   VolumeId volume_id;
-  uint64_t version = 1;      // counts up with every re-signing of this directory
-  std::string signed_at;     // RFC 3339 UTC
-  uint32_t block_size = 0;   // the store's plaintext block size
-  std::string algorithm;     // "ed25519" or "ecdsa-p256-sha256"
-  std::vector<uint8_t> public_key;  // the signer's key (raw Ed25519, or SEC1 uncompressed P-256)
+  uint64_t version = 1;                // counts up with every re-signing of this directory
+  std::string signed_at;               // RFC 3339 UTC
+  uint32_t block_size = 0;             // the store's plaintext block size
+  std::string algorithm;               // "ed25519" or "ecdsa-p256-sha256"
+  std::vector<uint8_t> public_key;     // the signer's key (raw Ed25519, or SEC1 uncompressed P-256)
   std::vector<ManifestEntry> entries;  // sorted by path
   std::vector<uint8_t> signature;
 
@@ -75,6 +75,18 @@ struct Manifest {
   // "sha256:<hex of SHA-256(public_key)>", to name the signer in messages and state.
   std::string KeyId() const;
 };
+
+// Bounds what a hostile .mvmanifest costs to read (an entry takes about 250 bytes).
+inline constexpr size_t kMaxManifestSize = 64 << 20;
+// Reads and parses `signed_dir`/.mvmanifest: IOError (ENOENT) if there is none, Corruption
+// naming the file if it does not parse. The signature is not checked here.
+Result<Manifest> ReadManifest(const std::string& signed_dir);
+
+// True for the names at the top of a signed directory that are not entries: .mvmanifest,
+// .mvhashes, .mvfrozen, and, when the store's root is signed, modelvault.json and
+// modelvault.lock (the header has its own MAC and rollback check, and changes with every
+// keyslot edit); also each of these with ".tmp" appended (an atomic write cut short).
+bool IsSignedDirInternal(std::string_view top_level_name);
 
 // Makes a signature over `body` ("ed25519" or "ecdsa-p256-sha256"); implemented by a key
 // file or a PKCS#11 token. The publisher's key stays with whoever holds the Signer.
@@ -106,8 +118,7 @@ using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 // every regular file. `block_size` is the store's. Internal files of the signed dir itself
 // (.mvmanifest, .mvhashes, .mvfrozen) are not entries.
 Result<std::vector<ManifestEntry>> HashSignedTree(const std::string& signed_dir,
-                                                  uint32_t block_size,
-                                                  const ProgressFn& progress);
+                                                  uint32_t block_size, const ProgressFn& progress);
 
 // One problem `modelvault verify` found, for one entry path (or "" for the manifest).
 struct VerifyProblem {

@@ -12,6 +12,7 @@
 
 #include "base/file_util.h"
 #include "base/unique_fd.h"
+#include "crypto/hex.h"
 
 namespace modelvault::volume {
 namespace {
@@ -78,6 +79,17 @@ Status CheckAndRecordVersion(const std::string& path, const std::string& key, ui
   std::string text = state.dump(2) + "\n";
   return WriteFileAtomically(path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()},
                              0600);
+}
+
+std::string ManifestStateKey(const VolumeId& volume, const DirId& dir) {
+  return "manifest:" + crypto::HexEncode(volume.span()) + ":" + crypto::HexEncode(dir.span());
+}
+
+Result<uint64_t> SeenVersion(const std::string& path, const std::string& key) {
+  MV_ASSIGN_OR_RETURN(json state, ReadState(path));
+  auto it = state.find(key);
+  if (it == state.end() || !it->is_number_unsigned()) return uint64_t{0};
+  return it->get<uint64_t>();
 }
 
 }  // namespace modelvault::volume

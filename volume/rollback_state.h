@@ -12,6 +12,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "volume/ids.h"
 
 namespace modelvault::volume {
 
@@ -24,5 +25,13 @@ std::string DefaultRollbackStatePath();
 // and its directory as needed) and returns Ok.
 Status CheckAndRecordVersion(const std::string& path, const std::string& key, uint64_t version,
                              const std::string& what);
+
+// The key under which a host remembers the manifest version of the signed directory
+// `dir` (its directory ID, which stays with it across renames) of store `volume`.
+std::string ManifestStateKey(const VolumeId& volume, const DirId& dir);
+
+// The highest version recorded for `key` in the state file at `path`, or 0 if none (or no
+// file). Changes nothing.
+Result<uint64_t> SeenVersion(const std::string& path, const std::string& key);
 
 }  // namespace modelvault::volume

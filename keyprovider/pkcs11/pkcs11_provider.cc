@@ -198,21 +198,11 @@ class Pkcs11Provider final : public KeyProvider {
   }
 
  private:
-  Result<Pkcs11Uri> ParseOptionsUri() const {
-    MV_ASSIGN_OR_RETURN(Pkcs11Uri uri, Pkcs11Uri::Parse(options_.uri));
-    if (uri.pin_source) {
-      return Status::InvalidArgument(
-          "pin-source in a PKCS#11 URI is not supported; give the PIN with --pin-file");
-    }
-    return uri;
-  }
+  Result<Pkcs11Uri> ParseOptionsUri() const { return pkcs11::ParseCallerUri(options_.uri); }
 
-  // Only the caller's options may name a module to load: a module path recorded in a
-  // volume header would let whoever edits the header run code in this process.
+  // Never a module path from the slot's URI (see LoadCallerModule).
   Result<std::shared_ptr<Module>> LoadModule(const Pkcs11Uri& uri) const {
-    if (!options_.module.empty()) return Module::Load(options_.module);
-    if (uri.module_path) return Module::Load(*uri.module_path);
-    return Module::Load("");
+    return pkcs11::LoadCallerModule(options_.module, uri);
   }
 
   static Result<std::vector<KeyKind>> EnrolKinds(const Pkcs11Uri& uri) {

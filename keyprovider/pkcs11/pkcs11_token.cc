@@ -58,6 +58,22 @@ Result<std::vector<CK_SLOT_ID>> SlotsWithToken(CK_FUNCTION_LIST* fn) {
 
 }  // namespace
 
+Result<Pkcs11Uri> ParseCallerUri(const std::string& text) {
+  MV_ASSIGN_OR_RETURN(Pkcs11Uri uri, Pkcs11Uri::Parse(text));
+  if (uri.pin_source) {
+    return Status::InvalidArgument(
+        "pin-source in a PKCS#11 URI is not supported; give the PIN with --pin-file");
+  }
+  return uri;
+}
+
+Result<std::shared_ptr<Module>> LoadCallerModule(const std::string& module_path,
+                                                 const Pkcs11Uri& uri) {
+  if (!module_path.empty()) return Module::Load(module_path);
+  if (uri.module_path) return Module::Load(*uri.module_path);
+  return Module::Load("");
+}
+
 Result<Token> FindToken(const Module& module, const Pkcs11Uri& uri) {
   CK_FUNCTION_LIST* fn = module.fn();
   CK_INFO info{};

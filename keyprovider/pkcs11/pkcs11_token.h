@@ -5,6 +5,7 @@
 // them (a key is never picked by guesswork), a wrong or locked PIN is PermissionDenied.
 #pragma once
 
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,6 +16,16 @@
 #include "keyprovider/pkcs11/pkcs11_uri.h"
 
 namespace modelvault::keyprovider::pkcs11 {
+
+// The URI a caller gave (a command-line option): Parse, and InvalidArgument for
+// pin-source (the PIN comes from --pin-file only).
+Result<Pkcs11Uri> ParseCallerUri(const std::string& text);
+
+// The module for a caller: `module_path` (a command-line option), else the caller's URI's
+// module-path, else p11-kit's proxy. Only callers may name a module: a path recorded in a
+// volume header would let whoever edits the header run code in this process.
+Result<std::shared_ptr<Module>> LoadCallerModule(const std::string& module_path,
+                                                 const Pkcs11Uri& uri);
 
 struct Token {
   CK_SLOT_ID slot = 0;

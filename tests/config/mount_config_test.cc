@@ -76,7 +76,8 @@ TEST_F(MountConfigTest, UnknownKeyNamesFileLineAndTheKnownKeys) {
   EXPECT_EQ(Error("backing: /b\nmountpoint: /m\nreadonly: true\n"),
             path_ +
                 ": line 3: unknown key \"readonly\" (known: backing, mountpoint, read_only, "
-                "foreground, fuse_options, threads, log_level, unlock, state_file, access, audit)");
+                "foreground, fuse_options, threads, log_level, unlock, state_file, access, audit, "
+                "signatures)");
   EXPECT_EQ(
       Error("unlock:\n  keyfile: /k\n  pin: 1234\n"),
       path_ +
@@ -178,6 +179,19 @@ TEST_F(MountConfigTest, ReadsTheAuditSettings) {
   EXPECT_EQ(Error("audit:\n  syslog: true\n"), path_ + ": line 1: \"audit\" needs \"file\"");
   EXPECT_EQ(Error("audit:\n  file: /a\n  syslog: loud\n"),
             path_ + ": line 3: \"syslog\" must be true or false");
+}
+
+TEST_F(MountConfigTest, ReadsTheSignatureSettings) {
+  auto config = Load(
+      "signatures:\n  trust: [/etc/a.pem, /etc/b.pem]\n  require: true\n  allow_rollback: no\n");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->trust, (std::vector<std::string>{"/etc/a.pem", "/etc/b.pem"}));
+  EXPECT_TRUE(config->require_signatures);
+  EXPECT_FALSE(config->allow_rollback);
+  EXPECT_EQ(Error("signatures:\n  require: true\n"),
+            path_ + ": line 1: \"signatures\" requires signatures but trusts no key (\"trust\")");
+  EXPECT_EQ(Error("signatures:\n  trust: /etc/a.pem\n"),
+            path_ + ": line 2: \"trust\" must be a list of strings");
 }
 
 TEST_F(MountConfigTest, ThreadsAndLogLevelAreValidated) {

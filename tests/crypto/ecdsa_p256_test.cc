@@ -112,8 +112,7 @@ TEST(EcdsaP256Test, DigestIsSha256) {
   std::vector<uint8_t> msg = test::Bytes("abc");
   std::vector<uint8_t> digest = EcdsaP256Digest(msg);
   // FIPS 180-2, appendix B.1.
-  EXPECT_EQ(digest,
-            FromHex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+  EXPECT_EQ(digest, FromHex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
   Digest direct = Sha256(msg);
   EXPECT_EQ(digest, std::vector<uint8_t>(direct.begin(), direct.end()));
 }

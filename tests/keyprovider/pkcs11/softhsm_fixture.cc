@@ -81,6 +81,30 @@ Status SoftHsmFixture::AddRsaKeyPair(const std::string& token, const std::string
               "--usage-decrypt"});
 }
 
+Status SoftHsmFixture::AddEcKeyPair(const std::string& token, const std::string& pin,
+                                    const std::string& label, const std::string& id_hex,
+                                    const std::string& curve) {
+  return Run({"pkcs11-tool", "--module", ModulePath(), "--token-label", token, "--login", "--pin",
+              pin, "--keypairgen", "--key-type", "EC:" + curve, "--label", label, "--id", id_hex,
+              "--usage-sign"});
+}
+
+Status SoftHsmFixture::AddEd25519KeyPair(const std::string& token, const std::string& pin,
+                                         const std::string& label, const std::string& id_hex) {
+  // opensc 0.23 names the curve "edwards25519" ("ed25519" is not known to it).
+  return AddEcKeyPair(token, pin, label, id_hex, "edwards25519");
+}
+
+Result<std::string> SoftHsmFixture::ExportPublicKey(const std::string& token,
+                                                    const std::string& label) const {
+  std::string out = dir_ + "/pubkey.out";
+  MV_RETURN_IF_ERROR(Run({"pkcs11-tool", "--module", ModulePath(), "--token-label", token,
+                          "--read-object", "--type", "pubkey", "--label", label, "-o", out}));
+  std::string data = ReadFile(out);
+  std::filesystem::remove(out);
+  return data;
+}
+
 // Runs a tool with its output in dir_/tool.log, which the error quotes.
 Status SoftHsmFixture::Run(const std::vector<std::string>& argv) const {
   std::string log = dir_ + "/tool.log";

@@ -55,6 +55,16 @@ class SoftHsmFixture {
                    const std::string& id_hex);
   Status AddRsaKeyPair(const std::string& token, const std::string& pin, const std::string& label,
                        const std::string& id_hex);
+  // Signing key pairs (private half sensitive, may sign): EC on `curve` (an OpenSSL curve
+  // name, "prime256v1", "secp384r1"), and Ed25519 (CKK_EC_EDWARDS, CKA_EC_PARAMS the
+  // PrintableString "edwards25519").
+  Status AddEcKeyPair(const std::string& token, const std::string& pin, const std::string& label,
+                      const std::string& id_hex, const std::string& curve = "prime256v1");
+  Status AddEd25519KeyPair(const std::string& token, const std::string& pin,
+                           const std::string& label, const std::string& id_hex);
+  // The public key object labelled `label` as pkcs11-tool exports it (DER
+  // SubjectPublicKeyInfo for EC, PEM for Ed25519): a reading independent of our code.
+  Result<std::string> ExportPublicKey(const std::string& token, const std::string& label) const;
 
  private:
   SoftHsmFixture(std::string dir, std::optional<std::string> saved_conf)
