@@ -4,6 +4,7 @@
 //
 //   BM_SeqWrite/BS/REQ   write a new 64 MiB file front to back in REQ-byte pieces
 //   BM_SeqRead/BS/REQ    read the whole 64 MiB file front to back in REQ-byte pieces
+//   BM_SeqReadVerified   the same with every block checked against its Merkle leaf
 //   BM_RandRead4K/BS     4 KiB reads at random 4 KiB-aligned offsets (items/s = IOPS)
 //   BM_Load              FileContent::Load of a written file: what the first open of each
 //                        file costs (header read and per-file key derivation)
@@ -26,6 +27,7 @@
 #include "crypto/random.h"
 #include "volume/content_layout.h"
 #include "volume/file_content.h"
+#include "volume/manifest.h"
 #include "volume/volume_keys.h"
 
 namespace modelvault::volume {
@@ -129,6 +131,38 @@ void BM_SeqRead(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(kFileSize));
 }
 
+// BM_SeqRead with every block checked against its Merkle leaf, as a reader that trusts a
+// signed directory does (volume/manifest.h): the cost of signature checking on reads.
+void BM_SeqReadVerified(benchmark::State& state) {
+  const auto block_size = static_cast<uint32_t>(state.range(0));
+  std::vector<uint8_t> buf(static_cast<size_t>(state.range(1)));
+  TempFile file;
+  auto fc = FilledFile(file, block_size);
+  // The leaves, as `sign` would have written them: one pass that records each block's.
+  std::vector<crypto::Digest> leaves;
+  FileContent::BlockCheck record = [&](uint64_t index, std::span<const uint8_t> stored) {
+    if (leaves.size() <= index) leaves.resize(index + 1);
+    leaves[index] = volume::MerkleLeaf(stored);
+    return Status::Ok();
+  };
+  for (uint64_t off = 0; off < kFileSize; off += buf.size())
+    Check(fc->Read(file.fd(), buf, off, record), "read");
+  FileContent::BlockCheck verify = [&](uint64_t index, std::span<const uint8_t> stored) {
+    if (index >= leaves.size() || volume::MerkleLeaf(stored) != leaves[index]) {
+      return Status::Corruption("block differs");
+    }
+    return Status::Ok();
+  };
+  for (auto _ : state) {
+    for (uint64_t off = 0; off < kFileSize; off += buf.size()) {
+      size_t n = Check(fc->Read(file.fd(), buf, off, verify), "read");
+      benchmark::DoNotOptimize(n);
+    }
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(kFileSize));
+}
+
 void BM_RandRead4K(benchmark::State& state) {
   constexpr uint64_t kPage = 4096;
   const auto block_size = static_cast<uint32_t>(state.range(0));
@@ -174,6 +208,7 @@ void RandArgs(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_SeqWrite)->Apply(SeqArgs);
 BENCHMARK(BM_SeqRead)->Apply(SeqArgs);
+BENCHMARK(BM_SeqReadVerified)->Apply(SeqArgs);
 BENCHMARK(BM_RandRead4K)->Apply(RandArgs);
 BENCHMARK(BM_Load)->Unit(benchmark::kMicrosecond);
 

@@ -17,6 +17,19 @@ Digest Sha256(std::span<const uint8_t> data) {
   return out;
 }
 
+Digest Sha256(std::initializer_list<std::span<const uint8_t>> parts) {
+  // Fetched once: an implicit fetch on every call costs as much as hashing a small block.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local internal::MdCtxPtr ctx(EVP_MD_CTX_new());
+  Digest out{};
+  unsigned int len = 0;
+  bool ok = md != nullptr && ctx != nullptr && EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1;
+  for (auto part : parts) ok = ok && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) == 1;
+  ok = ok && EVP_DigestFinal_ex(ctx.get(), out.data(), &len) == 1;
+  if (!ok) std::abort();  // as above: only on memory exhaustion
+  return out;
+}
+
 Result<Digest> HmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> data) {
   internal::MacPtr mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
   if (!mac) return internal::OpenSslError("HMAC is unavailable");

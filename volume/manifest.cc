@@ -138,10 +138,8 @@ Result<Manifest> FromJson(const json& j, const std::string& path) {
 }  // namespace
 
 crypto::Digest MerkleLeaf(std::span<const uint8_t> block) {
-  std::vector<uint8_t> buf(block.size() + 1);
-  buf[0] = 0x00;
-  if (!block.empty()) std::memcpy(buf.data() + 1, block.data(), block.size());
-  return crypto::Sha256(buf);
+  static constexpr uint8_t kLeafPrefix = 0x00;
+  return crypto::Sha256({std::span<const uint8_t>(&kLeafPrefix, 1), block});
 }
 
 crypto::Digest MerkleRoot(std::span<const crypto::Digest> leaves) {
