@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <ctime>
 #include <iostream>
 
@@ -95,12 +96,22 @@ Status RunSign(const SignArgs& a) {
   }
   if (!old && a.resign) return Status::InvalidArgument(dir.path + " has never been signed");
   MV_RETURN_IF_ERROR(FlushTree(dir.path));
-  MV_RETURN_IF_ERROR(SetControl(dir, "user.modelvault.freeze", {'1'}));
+  Status frozen = SetControl(dir, "user.modelvault.freeze", {'1'});
+  if (frozen.ToErrno() == EBUSY) {
+    return Status::Busy("a file in " + dir.path +
+                        " is open for writing; close it (or stop the writer) and sign again");
+  }
+  if (frozen.ToErrno() == EROFS) {
+    return Status::InvalidArgument(dir.path + " is inside a signed directory, which covers it");
+  }
+  MV_RETURN_IF_ERROR(frozen);
 
   volume::Manifest manifest;
   manifest.volume_id = header.volume_id;
   manifest.version = old ? old->version + 1 : 1;
   manifest.signed_at = NowUtc();
+  manifest.directory =
+      signed_dir == dir.backing ? "" : signed_dir.substr(signed_dir.rfind('/') + 1);
   manifest.block_size = header.block_size;
   manifest.algorithm = signer->Algorithm();
   manifest.public_key = signer->PublicKey();
@@ -149,7 +160,21 @@ Status RunUnfreeze(const std::string& path, const PublisherKeySettings& key) {
   MV_ASSIGN_OR_RETURN(MountedDir dir, FindMountedDir(path));
   MV_ASSIGN_OR_RETURN(std::vector<uint8_t> challenge, GetControl(dir, "user.modelvault.challenge"));
   MV_ASSIGN_OR_RETURN(std::vector<uint8_t> signature, signer->Sign(challenge));
-  MV_RETURN_IF_ERROR(SetControl(dir, "user.modelvault.unfreeze", signature));
+  Status unfrozen = SetControl(dir, "user.modelvault.unfreeze", signature);
+  if (unfrozen.ToErrno() == EINVAL) {
+    return Status::InvalidArgument(dir.path +
+                                   " is not frozen itself (a directory inside a signed one is "
+                                   "unfrozen with it)");
+  }
+  if (unfrozen.ToErrno() == EACCES || unfrozen.ToErrno() == EPERM) {
+    std::string expected;
+    if (auto backing = BackingDirOf(dir); backing.ok()) {
+      if (auto m = volume::ReadManifest(*backing); m.ok()) expected = " (" + m->KeyId() + ")";
+    }
+    return Status::PermissionDenied(dir.path + " was signed by another key" + expected +
+                                    "; only that key unfreezes it");
+  }
+  MV_RETURN_IF_ERROR(unfrozen);
   std::cout << "Unfrozen " << dir.path
             << ": it can change again; readers that trust its key refuse changed files "
                "until it is signed again (sign --resign)\n";

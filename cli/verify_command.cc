@@ -65,8 +65,8 @@ struct DirReport {
 };
 
 // Everything wrong with one signed directory; an error only if it could not be read.
-Result<DirReport> VerifyDir(const std::string& dir, const std::string& label,
-                            const volume::VolumeHeader& header,
+Result<DirReport> VerifyDir(const std::string& dir, const std::string& store_root,
+                            const std::string& label, const volume::VolumeHeader& header,
                             const std::vector<volume::TrustedKey>& trusted) {
   DirReport report{dir, {}};
   auto problem = [&](std::string what) { report.problems.push_back({"", std::move(what)}); };
@@ -80,6 +80,15 @@ Result<DirReport> VerifyDir(const std::string& dir, const std::string& label,
   if (m->volume_id != header.volume_id) {
     problem("the manifest belongs to another store (volume ID " +
             crypto::HexEncode(m->volume_id.span()) + ")");
+  }
+  // The store's root is signed as "", any other directory under its own backing name.
+  std::error_code ec;
+  std::string name = std::filesystem::equivalent(dir, store_root, ec)
+                         ? std::string()
+                         : std::filesystem::path(dir).filename().string();
+  if (m->directory != name) {
+    problem("the manifest was signed for another directory (" +
+            (m->directory.empty() ? std::string("the store's root") : m->directory) + ")");
   }
   if (m->block_size != header.block_size) {
     problem("the manifest's block size " + std::to_string(m->block_size) +
@@ -139,7 +148,7 @@ Status RunVerify(const VerifyArgs& a) {
   std::string first;
   for (size_t i = 0; i < dirs.size(); ++i) {
     std::string label = "Verifying " + std::to_string(i + 1) + "/" + std::to_string(dirs.size());
-    MV_ASSIGN_OR_RETURN(DirReport report, VerifyDir(dirs[i], label, header, trusted));
+    MV_ASSIGN_OR_RETURN(DirReport report, VerifyDir(dirs[i], a.backing, label, header, trusted));
     PrintReport(report);
     if (report.problems.empty()) continue;
     ++bad_dirs;

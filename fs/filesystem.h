@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,13 @@ struct FileHandle {
   UniqueFd fd;
   bool append = false;
   std::shared_ptr<const FileVerifier> verifier;  // files in a signed directory
+  Inode* writer = nullptr;  // counted in writer->writers while the handle lives
+  FileHandle() = default;
+  FileHandle(const FileHandle&) = delete;
+  FileHandle& operator=(const FileHandle&) = delete;
+  ~FileHandle() {
+    if (writer != nullptr) writer->writers.fetch_sub(1);
+  }
 };
 
 class Filesystem {
@@ -154,6 +162,9 @@ class Filesystem {
   const bool shared_;  // users other than the one who mounted may enter (IsShared)
   const AccessGate gate_;
   SignedTree signed_;
+  // Shared by opens for writing, exclusive while a directory is frozen, so that no file
+  // under it is opened for writing between the check and the freeze.
+  std::shared_mutex freeze_mu_;
   InodeTable inodes_;
   bool writeback_cache_ = false;
   // A plain descriptor of the backing root, the mount_fd of open_by_handle_at().

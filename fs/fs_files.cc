@@ -50,8 +50,13 @@ Status Filesystem::LoadContent(Inode* inode, int fd) {
 }
 
 Result<std::unique_ptr<FileHandle>> Filesystem::DoOpen(Inode* inode, int flags) {
+  auto fh = std::make_unique<FileHandle>();
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
+    // Until the handle is counted, a freeze of a directory above must wait.
+    std::shared_lock freezing(freeze_mu_);
     MV_RETURN_IF_ERROR(CheckMutable(inode, "open for writing"));
+    inode->writers.fetch_add(1);
+    fh->writer = inode;
   }
   MV_ASSIGN_OR_RETURN(UniqueFd fd, OpenBacking(inode, flags));
   bool loaded;
@@ -67,7 +72,6 @@ Result<std::unique_ptr<FileHandle>> Filesystem::DoOpen(Inode* inode, int flags) 
   if (flags & O_TRUNC) {
     MV_RETURN_IF_ERROR(inode->content->Truncate(fd.get(), 0));
   }
-  auto fh = std::make_unique<FileHandle>();
   if (std::shared_ptr<DirNode> node = inode->Node()) {
     MV_ASSIGN_OR_RETURN(fh->verifier, signed_.ForOpen(*node, fd.get(), *inode->content));
   }
@@ -106,6 +110,16 @@ Result<std::pair<fuse_entry_param, std::unique_ptr<FileHandle>>> Filesystem::DoC
     if (!inode->content) inode->content = std::move(content).value();
   }
   auto fh = std::make_unique<FileHandle>();
+  {
+    std::shared_lock freezing(freeze_mu_);
+    Status still = CheckMutable(parent, "create");
+    if (!still.ok()) {
+      inodes_.Forget(inode, 1);
+      return still;
+    }
+    inode->writers.fetch_add(1);
+    fh->writer = inode;
+  }
   fh->fd = std::move(fd);
   fh->append = (flags & O_APPEND) != 0;
   return std::make_pair(e, std::move(fh));

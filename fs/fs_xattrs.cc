@@ -33,8 +33,27 @@ bool IsControl(std::string_view name) { return name.starts_with(kControlPrefix);
 Status Filesystem::DoControl(Inode* inode, std::string_view name, std::span<const uint8_t> value) {
   std::shared_ptr<DirNode> node = inode->Node();
   if (inode->type != S_IFDIR || !node) return Status::FromErrno(ENOTDIR, "control attribute");
-  if (name == kControlFreeze) return signed_.Freeze(*node, inode->fd.get());
-  if (name == kControlUnfreeze) return signed_.Unfreeze(*node, inode->fd.get(), value);
+  if (name == kControlFreeze) {
+    // `sign` writes into the backing directory itself, past this daemon's checks: a
+    // directory inside a frozen one must not be signed on its own.
+    if (node->parent && signed_.Frozen(*node->parent)) {
+      return Status::FromErrno(EROFS, "freezing a directory inside a frozen directory");
+    }
+    std::unique_lock freezing(freeze_mu_);
+    bool busy = false;
+    inodes_.ForEach([&](Inode* other) {
+      if (busy || other->writers.load() == 0) return;
+      std::shared_ptr<DirNode> n = other->Node();
+      busy = n && signed_.IsUnder(*n, *node);
+    });
+    // A write already accepted into the kernel's cache could not be refused any more.
+    if (busy) return Status::FromErrno(EBUSY, "a file in the directory is open for writing");
+    return signed_.Freeze(*node, inode->fd.get());
+  }
+  if (name == kControlUnfreeze) {
+    if (!node->frozen) return Status::FromErrno(EINVAL, "the directory itself is not frozen");
+    return signed_.Unfreeze(*node, inode->fd.get(), value);
+  }
   if (name == kControlReload) return signed_.Reload(*node, inode->fd.get());
   return Status::FromErrno(EOPNOTSUPP, "control attribute");
 }

@@ -7,10 +7,12 @@ Inode* InodeTable::Lookup(UniqueFd fd, std::vector<unsigned char> handle, const 
   std::lock_guard lock(mu_);
   auto key = std::make_pair(st.st_dev, st.st_ino);
   auto it = inodes_.find(key);
-  if (it != inodes_.end() && !it->second->handle.empty() && !handle.empty() &&
-      it->second->handle != handle) {
-    // The backing filesystem reused the number of a removed object that the kernel still
-    // holds: that Inode lives on outside the index until it is forgotten.
+  // The backing filesystem reused the number of a removed object that the kernel still
+  // holds: a different handle, or a different type (a directory, which keeps no handle,
+  // where a file was). That Inode lives on outside the index until it is forgotten.
+  if (it != inodes_.end() &&
+      (it->second->type != (st.st_mode & S_IFMT) ||
+       (!it->second->handle.empty() && !handle.empty() && it->second->handle != handle))) {
     Inode* old = it->second.get();
     retired_.emplace(old, std::move(it->second));
     inodes_.erase(it);

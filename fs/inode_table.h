@@ -59,6 +59,9 @@ struct Inode {
 
   // Where the object sits, for frozen and signed directories (signed_tree.h); set at its
   // first lookup and relinked at later ones.
+  // Open descriptors with write access: a directory with one below it is not frozen.
+  std::atomic<int> writers{0};
+
   std::mutex node_mu;
   std::shared_ptr<DirNode> node;  // guarded by node_mu
   std::shared_ptr<DirNode> Node() {
@@ -77,6 +80,15 @@ class InodeTable {
   Inode* root() { return root_.get(); }
   dev_t root_dev() const { return root_ ? root_->dev : 0; }
   void SetRoot(UniqueFd fd, const struct stat& st);
+  // Calls `fn` for every live inode, the root included, under the table's lock: `fn` must
+  // not call back into the table.
+  template <class Fn>
+  void ForEach(Fn fn) {
+    std::lock_guard lock(mu_);
+    if (root_) fn(root_.get());
+    for (auto& [key, inode] : inodes_) fn(inode.get());
+    for (auto& [ptr, inode] : retired_) fn(inode.get());
+  }
 
  private:
   std::mutex mu_;

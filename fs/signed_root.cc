@@ -78,7 +78,13 @@ Status SignedRoot::Check(const SignaturePolicy& policy) {
   const std::string where = "signed directory " + (path_.empty() ? "/" : path_);
   if (!dirfd_.valid()) return Status::IOError(where + ": cannot open its backing directory");
   UniqueFd file(openat(dirfd_.get(), volume::kManifestFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!file.valid()) {
+  if (!file.valid() && errno == ENOENT) {
+    failure_ = "listing";
+    return Status::Corruption(where +
+                              ": its manifest is missing, but this host has accepted "
+                              "one for it before");
+  }
+  if (!file.valid() || fstat(file.get(), &loaded_) != 0) {
     failure_ = "signature";
     return Status::FromErrno(errno, where + ": reading its manifest");
   }
@@ -99,6 +105,13 @@ Status SignedRoot::Check(const SignaturePolicy& policy) {
       manifest_.block_size != policy.block_size) {
     failure_ = "signature";
     return Status::Corruption(where + ": the manifest belongs to another store");
+  }
+  const std::string name = path_.substr(path_.rfind('/') + 1);  // "" for the store's root
+  if (manifest_.directory != name) {
+    failure_ = "listing";
+    return Status::Corruption(
+        where + ": the manifest was signed for another directory (" +
+        (manifest_.directory.empty() ? "the store's root" : manifest_.directory) + ")");
   }
   Status signature = volume::VerifyManifestSignature(manifest_, policy.trusted);
   if (!signature.ok()) {
@@ -124,6 +137,16 @@ Status SignedRoot::Check(const SignaturePolicy& policy) {
     return listing.Annotate(where);
   }
   return Status::Ok();
+}
+
+bool SignedRoot::Stale() const {
+  struct stat now;
+  if (fstatat(dirfd_.get(), volume::kManifestFile, &now, AT_SYMLINK_NOFOLLOW) != 0) {
+    return loaded_.st_ino != 0;
+  }
+  return now.st_ino != loaded_.st_ino || now.st_size != loaded_.st_size ||
+         now.st_mtim.tv_sec != loaded_.st_mtim.tv_sec ||
+         now.st_mtim.tv_nsec != loaded_.st_mtim.tv_nsec;
 }
 
 Status SignedRoot::CheckListing() const {

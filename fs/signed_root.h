@@ -5,6 +5,8 @@
 // checks a file's leaf hashes on its first open. Thread-safe.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +34,8 @@ class SignedRoot {
   const std::string& failure() const { return failure_; }
   const volume::Manifest& manifest() const { return manifest_; }
   const std::string& path() const { return path_; }
+  // True if .mvmanifest is no longer the file that was loaded.
+  bool Stale() const;
 
   // The leaf hashes of the file `entry`, checked against its Merkle root.
   Result<std::shared_ptr<const std::vector<crypto::Digest>>> Leaves(
@@ -45,6 +49,7 @@ class SignedRoot {
   UniqueFd dirfd_;
   std::string path_;
   volume::Manifest manifest_;
+  struct stat loaded_ {};  // .mvmanifest as it was when read
   Status status_;
   std::string failure_;
   std::mutex mu_;

@@ -12,6 +12,8 @@
 #include "crypto/hex.h"
 #include "crypto/random.h"
 #include "fs/signed_root.h"
+#include "volume/dir_id.h"
+#include "volume/rollback_state.h"
 
 namespace modelvault::fs {
 namespace {
@@ -52,14 +54,31 @@ Status FileVerifier::CheckBlock(uint64_t index, std::span<const uint8_t> stored)
   return Status::Corruption("signed directory " + dir_ + ": " + detail);
 }
 
+bool SignedTree::Remembered(int dirfd) {
+  auto dir_id = volume::ReadDirId(dirfd, "directory");
+  if (!dir_id.ok()) return false;
+  auto volume_id = crypto::HexDecode(policy_.volume_hex);
+  if (!volume_id.ok() || volume_id->size() != 16) return false;
+  volume::VolumeId volume;
+  std::copy(volume_id->begin(), volume_id->end(), volume.bytes.begin());
+  std::string state =
+      policy_.state_file.empty() ? volume::DefaultRollbackStatePath() : policy_.state_file;
+  auto seen = volume::SeenVersion(state, volume::ManifestStateKey(volume, *dir_id));
+  return seen.ok() && *seen > 0;
+}
+
 void SignedTree::Refresh(DirNode& node, int dirfd) {
   bool frozen = Exists(dirfd, volume::kFrozenMarker);
   bool manifest = Exists(dirfd, volume::kManifestFile);
+  // Only a reader that checks signatures asks its memory (one state file read per
+  // directory without a manifest).
+  bool was_signed = !manifest && !policy_.trusted.empty() && Remembered(dirfd);
   std::lock_guard lock(mu_);
   node.frozen = frozen;
   node.has_manifest = manifest;
+  node.was_signed = was_signed;
   node.root.reset();  // loaded again on the next open
-  if ((frozen || manifest) && !node.dirfd.valid()) {
+  if ((frozen || manifest || was_signed) && !node.dirfd.valid()) {
     node.dirfd.Reset(openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
   }
 }
@@ -79,6 +98,14 @@ void SignedTree::Relink(DirNode& node, const std::shared_ptr<DirNode>& parent, s
   if (node.parent == parent && node.name == name) return;
   node.parent = parent;
   node.name = std::move(name);
+}
+
+bool SignedTree::IsUnder(const DirNode& node, const DirNode& ancestor) const {
+  std::lock_guard lock(mu_);
+  for (const DirNode* n = &node; n != nullptr; n = n->parent.get()) {
+    if (n == &ancestor) return true;
+  }
+  return false;
 }
 
 bool SignedTree::Frozen(const DirNode& node) const {
@@ -102,8 +129,11 @@ std::shared_ptr<SignedRoot> SignedTree::RootOf(const DirNode& node, std::string*
   std::lock_guard lock(mu_);
   std::string rel;
   for (const DirNode* n = &node; n != nullptr; n = n->parent.get()) {
-    if (n->is_dir && n->has_manifest && n->dirfd.valid()) {
+    if (n->is_dir && (n->has_manifest || n->was_signed) && n->dirfd.valid()) {
       auto* dir = const_cast<DirNode*>(n);
+      // A manifest replaced since it was loaded (a publisher signed a new version beside a
+      // read-only reader) is loaded again.
+      if (dir->root && dir->root->Stale()) dir->root.reset();
       if (!dir->root) {
         std::string path;
         for (const DirNode* p = n; p != nullptr && p->parent != nullptr; p = p->parent.get()) {

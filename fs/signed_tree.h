@@ -41,8 +41,11 @@ struct DirNode {
   bool is_dir = false;
   std::atomic<bool> frozen{false};        // directories: .mvfrozen is present
   std::atomic<bool> has_manifest{false};  // directories: .mvmanifest is present
-  UniqueFd dirfd;                         // directories that are frozen or signed: O_PATH
-  std::shared_ptr<SignedRoot> root;       // loaded on first need; guarded by SignedTree::mu_
+  // Directories: no .mvmanifest, but this host has accepted one for this directory: the
+  // manifest was removed, which must not turn a signed directory into an unsigned one.
+  std::atomic<bool> was_signed{false};
+  UniqueFd dirfd;                    // directories that are frozen or signed: O_PATH
+  std::shared_ptr<SignedRoot> root;  // loaded on first need; guarded by SignedTree::mu_
 };
 
 // How a mount treats signatures (from --trust, --require-signatures, --allow-rollback).
@@ -90,6 +93,8 @@ class SignedTree {
   void Relink(DirNode& node, const std::shared_ptr<DirNode>& parent, std::string name);
   // True if `node` or a directory above it is frozen.
   bool Frozen(const DirNode& node) const;
+  // True if `node` is `ancestor` or lies below it.
+  bool IsUnder(const DirNode& node, const DirNode& ancestor) const;
   // The backing path of `node` relative to the store's root ("" for the root).
   std::string BackingPath(const DirNode& node) const;
 
@@ -110,6 +115,8 @@ class SignedTree {
   // none. `relative` gets the node's path inside it.
   std::shared_ptr<SignedRoot> RootOf(const DirNode& node, std::string* relative);
   void Refresh(DirNode& node, int dirfd);
+  // True if this host's rollback state holds a manifest version for the directory.
+  bool Remembered(int dirfd);
 
   const SignaturePolicy policy_;
   const SignatureFailureFn on_failure_;

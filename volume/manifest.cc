@@ -47,6 +47,7 @@ json BodyJson(const Manifest& m) {
           {"volume_id", Hex(m.volume_id.span())},
           {"version", m.version},
           {"signed_at", m.signed_at},
+          {"directory", m.directory},
           {"block_size", m.block_size},
           {"algorithm", m.algorithm},
           {"public_key", crypto::Base64Encode(m.public_key)},
@@ -101,8 +102,8 @@ Status CheckEntryOrder(const std::string& path, const Manifest& m) {
 Result<Manifest> FromJson(const json& j, const std::string& path) {
   internal::FieldReader r(j, path);
   MV_RETURN_IF_ERROR(
-      r.OnlyFields({"algorithm", "block_size", "entries", "format", "public_key", "signature",
-                    "signed_at", "version", "version_format", "volume_id"}));
+      r.OnlyFields({"algorithm", "block_size", "directory", "entries", "format", "public_key",
+                    "signature", "signed_at", "version", "version_format", "volume_id"}));
   MV_ASSIGN_OR_RETURN(std::string format, r.String("format"));
   if (format != kFormatName) return r.Error("format must be \"" + std::string(kFormatName) + "\"");
   MV_ASSIGN_OR_RETURN(uint64_t version_format, r.Unsigned("version_format"));
@@ -116,6 +117,10 @@ Result<Manifest> FromJson(const json& j, const std::string& path) {
   if (m.version == 0) return r.Error("version must be 1 or more");
   MV_ASSIGN_OR_RETURN(m.signed_at, r.String("signed_at"));
   if (!internal::IsRfc3339Utc(m.signed_at)) return r.Error("signed_at is not RFC 3339 UTC");
+  MV_ASSIGN_OR_RETURN(m.directory, r.String("directory"));
+  if (m.directory.find('/') != std::string::npos || m.directory == "." || m.directory == "..") {
+    return r.Error("directory must be one backing name");
+  }
   MV_ASSIGN_OR_RETURN(uint64_t block_size, r.Unsigned("block_size"));
   if (!IsValidBlockSize(block_size)) return r.Error("block_size is not a valid block size");
   m.block_size = static_cast<uint32_t>(block_size);

@@ -56,8 +56,11 @@ struct ManifestEntry {
 
 struct Manifest {
   VolumeId volume_id;
-  uint64_t version = 1;                // counts up with every re-signing of this directory
-  std::string signed_at;               // RFC 3339 UTC
+  uint64_t version = 1;   // counts up with every re-signing of this directory
+  std::string signed_at;  // RFC 3339 UTC
+  // The signed directory's own backing name in its parent ("" for the store's root), so
+  // that two signed directories cannot be swapped, or one copied under another name.
+  std::string directory;
   uint32_t block_size = 0;             // the store's plaintext block size
   std::string algorithm;               // "ed25519" or "ecdsa-p256-sha256"
   std::vector<uint8_t> public_key;     // the signer's key (raw Ed25519, or SEC1 uncompressed P-256)

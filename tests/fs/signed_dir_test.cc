@@ -149,6 +149,72 @@ TEST_F(SignedDirTest, OnlyTheSigningKeyUnfreezesAndAResignCountsTheVersionUp) {
   ASSERT_TRUE(Unmount());
 }
 
+TEST_F(SignedDirTest, SigningWaitsForWritersAndNeverNests) {
+  ASSERT_TRUE(Mount());
+  ASSERT_EQ(::mkdir(M("models/m2").c_str(), 0755), 0);
+  ASSERT_EQ(WriteFile(M("models/m2/w.bin"), "draft"), 0);
+  // A write through a descriptor opened before signing would land in the kernel's cache
+  // after the freeze; signing refuses while one is open.
+  int fd = ::open(M("models/m2/w.bin").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  EXPECT_TRUE(FailedCleanly(RunCli({"sign", M("models/m2"), "--signing-key", T("pub.key")}),
+                            "open for writing"));
+  ASSERT_EQ(::pwrite(fd, "final", 5, 0), 5);
+  ::close(fd);
+  CliResult sign = RunCli({"sign", M("models/m2"), "--signing-key", T("pub.key")});
+  EXPECT_TRUE(sign.ok()) << sign.Describe();
+  // A directory inside a signed one is covered by it, and cannot be signed (or unfrozen)
+  // on its own, with any key.
+  EXPECT_TRUE(FailedCleanly(RunCli({"sign", M("models/m1/sub"), "--signing-key", T("other.key")}),
+                            "inside a signed directory"));
+  EXPECT_TRUE(FailedCleanly(RunCli({"unfreeze", M("models/m1/sub"), "--signing-key", T("pub.key")}),
+                            "not frozen"));
+  EXPECT_TRUE(FailedCleanly(RunCli({"unfreeze", M("models/m1"), "--signing-key", T("other.key")}),
+                            "sha256:"));
+  ASSERT_TRUE(Unmount());
+  EXPECT_TRUE(Verify(backing(), T("pub.pem")).ok());
+}
+
+TEST_F(SignedDirTest, AReaderPicksUpANewVersionWithoutRemounting) {
+  ASSERT_TRUE(MountReader());
+  const std::string reader = mountpoint();
+  EXPECT_EQ(ReadErrno("models/m1/config.json", "{\"layers\": 32}"), 0);
+  ASSERT_EQ(::mkdir(T("writer").c_str(), 0700), 0);
+  ASSERT_TRUE(Mount(backing(), T("writer"), keyfile()));
+  ASSERT_TRUE(RunCli({"unfreeze", T("writer/models/m1"), "--signing-key", T("pub.key")}).ok());
+  ASSERT_EQ(WriteFile(T("writer/models/m1/added.bin"), "new in version 2"), 0);
+  ASSERT_TRUE(
+      RunCli({"sign", T("writer/models/m1"), "--signing-key", T("pub.key"), "--resign"}).ok());
+  ASSERT_TRUE(Unmount(T("writer")));
+  EXPECT_EQ(ReadErrno("models/m1/added.bin", "new in version 2"), 0);
+  ASSERT_TRUE(Unmount(reader));
+}
+
+TEST_F(SignedDirTest, ARemovedManifestIsCaughtByAHostThatSawIt) {
+  ASSERT_TRUE(MountReader());
+  EXPECT_EQ(ReadErrno("models/m1/weights.bin", big_), 0);  // this host accepts version 1
+  ASSERT_TRUE(Unmount());
+  ExpectCaught("manifest removed", [&] {
+    ASSERT_EQ(::unlink((signed_backing_ + "/.mvmanifest").c_str()), 0);
+    ASSERT_EQ(::unlink((signed_backing_ + "/.mvfrozen").c_str()), 0);
+    // `verify` finds no signed directory left, and says so by failing.
+  });
+}
+
+TEST_F(SignedDirTest, SwappedSignedDirectoriesAreCaught) {
+  ASSERT_TRUE(Mount());
+  ASSERT_EQ(::mkdir(M("models/m3").c_str(), 0755), 0);
+  ASSERT_EQ(WriteFile(M("models/m3/weights.bin"), "other model"), 0);
+  ASSERT_TRUE(RunCli({"sign", M("models/m3"), "--signing-key", T("pub.key")}).ok());
+  const std::string m3 = BackingOf(M("models/m3"));
+  ASSERT_TRUE(Unmount());
+  ExpectCaught("swap directories", [&] {
+    ASSERT_EQ(::rename(signed_backing_.c_str(), T("tmpdir").c_str()), 0);
+    ASSERT_EQ(::rename(m3.c_str(), signed_backing_.c_str()), 0);
+    ASSERT_EQ(::rename(T("tmpdir").c_str(), m3.c_str()), 0);
+  });
+}
+
 TEST_F(SignedDirTest, AFlippedCiphertextByteIsCaught) {
   ExpectCaught("flip", [&] {
     int fd = ::open(weights_.c_str(), O_RDWR);

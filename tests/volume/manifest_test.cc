@@ -111,7 +111,7 @@ TEST_F(ManifestTest, RoundTrip) {
 
 TEST_F(ManifestTest, SignedBodyIsCompactSortedAndUnsigned) {
   std::string body = m_.SignedBody();
-  EXPECT_EQ(body.rfind("{\"algorithm\":\"ed25519\",\"block_size\":4096,\"entries\":[", 0), 0u)
+  EXPECT_EQ(body.rfind("{\"algorithm\":\"ed25519\",\"block_size\":4096,\"directory\":\"\",\"entries\":[", 0), 0u)
       << body;
   EXPECT_EQ(body.find("signature"), std::string::npos);
   EXPECT_EQ(body.find(' '), std::string::npos);
@@ -133,6 +133,7 @@ TEST_F(ManifestTest, EveryFieldEditBreaksTheSignature) {
       {"volume_id", [](Manifest& m) { m.volume_id.bytes[0] ^= 1; }},
       {"version", [](Manifest& m) { m.version = 2; }},
       {"signed_at", [](Manifest& m) { m.signed_at = "2026-11-26T00:30:01Z"; }},
+      {"directory", [](Manifest& m) { m.directory = "elsewhere"; }},
       {"block_size", [](Manifest& m) { m.block_size = 8192; }},
       {"path", [](Manifest& m) { m.entries[3].path = "CCCD"; }},
       {"kind", [](Manifest& m) { m.entries[1].kind = Kind::kFile; }},
