@@ -125,6 +125,14 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
     return Status::InvalidArgument("--require-signatures needs at least one --trust key");
   }
   std::vector<volume::TrustedKey> trusted;
+  if (!a.trust.empty() && !a.allow_rollback) {
+    std::string state = a.state_file.empty() ? volume::DefaultRollbackStatePath() : a.state_file;
+    if (::access(state.c_str(), F_OK) != 0) {
+      std::cerr << "modelvault: warning: no rollback state at " << state
+                << " yet: this host takes the first manifest version it sees of each signed "
+                   "directory as current\n";
+    }
+  }
   for (const std::string& pem : a.trust) {
     MV_ASSIGN_OR_RETURN(crypto::PublicSigningKey key, crypto::LoadPublicKeyPem(pem));
     trusted.push_back({key.algorithm, key.key, pem});
