@@ -146,6 +146,8 @@ class Filesystem {
   Status PrepareName(Inode* parent, const volume::EncodedName& name);
   void DropLongName(Inode* parent, const volume::EncodedName& name);
   Result<fuse_entry_param> EntryFor(Inode* parent, const std::string& backing);
+  // After a rename: the object now at `backing` in `parent` has its node moved there.
+  void RelinkMoved(Inode* parent, const std::string& backing);
   Result<fuse_entry_param> Adopt(Inode* parent, const volume::EncodedName& enc, const Status& made);
   Result<struct stat> StatFd(int fd);
   Result<std::string> ReadlinkFd(int fd);

@@ -155,7 +155,20 @@ Status Filesystem::DoRename(Inode* parent, std::string_view name, Inode* new_par
   struct stat st;
   bool source_gone = fstatat(parent->fd.get(), from.backing.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0;
   if (!(flags & RENAME_EXCHANGE) && source_gone) DropLongName(parent, from);
+  // The kernel moves its dentries without asking again; the moved objects' nodes must
+  // follow, or a later move could link a directory below its own stale child.
+  RelinkMoved(new_parent, to.backing);
+  if (flags & RENAME_EXCHANGE) RelinkMoved(parent, from.backing);
   return Status::Ok();
+}
+
+void Filesystem::RelinkMoved(Inode* parent, const std::string& backing) {
+  struct stat st;
+  if (fstatat(parent->fd.get(), backing.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+  std::shared_ptr<DirNode> parent_node = parent->Node();
+  std::shared_ptr<DirNode> node;
+  inodes_.ForKey(st.st_dev, st.st_ino, [&](Inode* moved) { node = moved->Node(); });
+  if (node) signed_.Relink(*node, parent_node, backing);
 }
 
 }  // namespace modelvault::fs

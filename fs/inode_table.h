@@ -80,6 +80,14 @@ class InodeTable {
   Inode* root() { return root_.get(); }
   dev_t root_dev() const { return root_ ? root_->dev : 0; }
   void SetRoot(UniqueFd fd, const struct stat& st);
+  // Calls `fn` with the inode of (dev, ino) if the table holds one, under the table's lock.
+  template <class Fn>
+  void ForKey(dev_t dev, ino_t ino, Fn fn) {
+    std::lock_guard lock(mu_);
+    if (root_ && root_->dev == dev && root_->ino == ino) return fn(root_.get());
+    auto it = inodes_.find(std::make_pair(dev, ino));
+    if (it != inodes_.end()) fn(it->second.get());
+  }
   // Calls `fn` for every live inode, the root included, under the table's lock: `fn` must
   // not call back into the table.
   template <class Fn>

@@ -96,6 +96,11 @@ std::shared_ptr<DirNode> SignedTree::NewNode(const std::shared_ptr<DirNode>& par
 void SignedTree::Relink(DirNode& node, const std::shared_ptr<DirNode>& parent, std::string name) {
   std::lock_guard lock(mu_);
   if (node.parent == parent && node.name == name) return;
+  // Never below itself: with every move followed that cannot happen, but a cycle would
+  // hang every walk up the tree, so a link that would close one is not made.
+  for (const DirNode* n = parent.get(); n != nullptr; n = n->parent.get()) {
+    if (n == &node) return;
+  }
   node.parent = parent;
   node.name = std::move(name);
 }

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "tests/fs/fs_test_util.h"
 #include "tests/fs/mount_fixture.h"
@@ -43,6 +45,25 @@ TEST_F(InodeReuseTest, ADirectoryOnTheNumberOfARemovedCachedFileIsADirectory) {
     ASSERT_EQ(WriteFile(dir + "/inside", "y"), 0) << "round " << i << ": " << ErrnoName(errno);
   }
   RecordProperty("reused_numbers", reused);
+}
+
+// The kernel moves dentries without asking the daemon again; the daemon's record of where
+// each directory sits must follow every move, or moving a directory below its former child
+// would make that record circular (and every later check of it spin).
+TEST_F(InodeReuseTest, MovingADirectoryBelowItsFormerChildKeepsTheTreeSane) {
+  ASSERT_EQ(::mkdir(M("a").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(M("a/b").c_str(), 0755), 0);
+  ASSERT_EQ(::rename(M("a/b").c_str(), M("b").c_str()), 0);
+  ASSERT_EQ(::rename(M("a").c_str(), M("b/a").c_str()), 0);
+  // Past the entry timeout, the kernel looks "a" up again, now below "b".
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_EQ(WriteFile(M("b/a/file"), "fine"), 0);
+  ASSERT_EQ(::mkdir(M("b/a/c").c_str(), 0755), 0);
+  ASSERT_EQ(::rename(M("b/a/c").c_str(), M("c").c_str()), 0);
+  ASSERT_EQ(::rename(M("b").c_str(), M("c/b").c_str()), 0);
+  EXPECT_TRUE(FileHolds(M("c/b/a/file"), "fine"));
+  ASSERT_TRUE(Remount());
+  EXPECT_TRUE(FileHolds(M("c/b/a/file"), "fine"));
 }
 
 }  // namespace
