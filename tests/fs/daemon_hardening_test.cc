@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -14,6 +15,17 @@
 
 #include "tests/fs/fs_test_util.h"
 #include "tests/fs/mount_fixture.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define MV_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MV_UNDER_ASAN 1
+#endif
+#endif
+#ifndef MV_UNDER_ASAN
+#define MV_UNDER_ASAN 0
+#endif
 
 namespace modelvault::fs::test {
 namespace {
@@ -54,7 +66,14 @@ TEST_F(DaemonHardeningTest, TheDaemonLocksItsMemoryAndWritesNoCoreFiles) {
   ASSERT_TRUE(Mount());
   pid_t daemon = DaemonPid(mountpoint());
   ASSERT_GT(daemon, 0);
-  EXPECT_GT(StatusKb(daemon, "VmLck:"), 0) << "mlockall did not take effect";
+  const long locked = StatusKb(daemon, "VmLck:");
+  if (MV_UNDER_ASAN) {
+    // AddressSanitizer reserves terabytes of shadow memory, which no process may lock.
+    std::printf("[ INFO     ] memory locking not checked under AddressSanitizer (%ld kB)\n",
+                locked);
+  } else {
+    EXPECT_GT(locked, 0) << "mlockall did not take effect";
+  }
   std::istringstream core(LimitLine(daemon, "Max core file size"));
   std::string w1, w2, w3, soft, hard;
   core >> w1 >> w2 >> w3 >> w1 >> soft >> hard;
