@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <ctime>
 #include <iostream>
 
 #include "base/file_util.h"
+#include "base/time_util.h"
 #include "cli/audit_trail.h"
 #include "cli/commands.h"
 #include "cli/mounted_dir.h"
@@ -34,15 +34,6 @@ struct SignArgs {
   bool resign = false;
   AuditSettings audit;
 };
-
-std::string NowUtc() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  size_t n = std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::string(text, n);
-}
 
 // Writes back everything the kernel still holds for the files under `path` (the writeback
 // cache), so that what is hashed is what was written.
@@ -109,7 +100,7 @@ Status RunSign(const SignArgs& a) {
   volume::Manifest manifest;
   manifest.volume_id = header.volume_id;
   manifest.version = old ? old->version + 1 : 1;
-  manifest.signed_at = NowUtc();
+  manifest.signed_at = NowRfc3339Utc();
   manifest.directory =
       signed_dir == dir.backing ? "" : signed_dir.substr(signed_dir.rfind('/') + 1);
   manifest.block_size = header.block_size;

@@ -1,9 +1,9 @@
 #include "keyprovider/slot_seal.h"
 
 #include <array>
-#include <ctime>
 #include <string_view>
 
+#include "base/time_util.h"
 #include "crypto/aes_gcm.h"
 #include "crypto/base64.h"
 #include "crypto/kdf.h"
@@ -28,15 +28,6 @@ std::string Aad(const volume::VolumeId& volume_id, json slot) {
   // formatted on disk. Replacing invalid UTF-8 keeps dump() from throwing.
   aad += slot.dump(-1, ' ', false, json::error_handler_t::replace);
   return aad;
-}
-
-std::string NowUtc() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  size_t n = std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return std::string(text, n);
 }
 
 // True for integers >= 0, whether nlohmann holds them as signed (built in memory from an
@@ -138,7 +129,7 @@ Result<std::vector<uint8_t>> SlotReader::Bytes(const char* field, size_t size) c
 }
 
 json NewSlot(int slot_id, const std::string& type, const std::string& kdf) {
-  return json{{"id", slot_id}, {"type", type}, {"created", NowUtc()}, {"kdf", kdf}};
+  return json{{"id", slot_id}, {"type", type}, {"created", NowRfc3339Utc()}, {"kdf", kdf}};
 }
 
 }  // namespace modelvault::keyprovider::internal

@@ -111,7 +111,10 @@ TEST_F(ManifestTest, RoundTrip) {
 
 TEST_F(ManifestTest, SignedBodyIsCompactSortedAndUnsigned) {
   std::string body = m_.SignedBody();
-  EXPECT_EQ(body.rfind("{\"algorithm\":\"ed25519\",\"block_size\":4096,\"directory\":\"\",\"entries\":[", 0), 0u)
+  EXPECT_EQ(
+      body.rfind("{\"algorithm\":\"ed25519\",\"block_size\":4096,\"directory\":\"\",\"entries\":[",
+                 0),
+      0u)
       << body;
   EXPECT_EQ(body.find("signature"), std::string::npos);
   EXPECT_EQ(body.find(' '), std::string::npos);
