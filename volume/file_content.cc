@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <future>
 #include <vector>
 
 #include "base/file_util.h"
 #include "base/log.h"
+#include "base/parallel_parts.h"
 #include "crypto/random.h"
 
 namespace modelvault::volume {
@@ -126,34 +126,43 @@ Result<uint64_t> FileContent::Size(int fd) const {
   return layout_.PlainSize(backing);
 }
 
+// A request is split into parts of at least this many blocks' bytes: below it, handing a
+// part to another thread costs more than decrypting it.
+constexpr uint64_t kMinPartBytes = 128 << 10;
+
 // Reads the stored blocks [first, first + count) in one pread and decrypts the plaintext
-// range [skip, skip + out.size()) of them into `out`. Whole blocks are decrypted in place;
-// only a partially wanted block goes through a scratch buffer.
+// range [skip, skip + out.size()) of them into `out`. Large requests are split into
+// contiguous parts read on several threads (base/parallel_parts.h); each part reads, checks
+// and decrypts its own blocks, so a block is hashed and decrypted while it is in that
+// core's cache.
 Status FileContent::ReadBlocks(int fd, uint64_t backing, uint64_t first, uint64_t count,
                                uint64_t skip, std::span<uint8_t> out,
                                const BlockCheck& check) const {
+  const uint64_t bs = layout_.block_size();
+  uint64_t parts = std::min({uint64_t{base::ParallelWidth()}, count, count * bs / kMinPartBytes});
+  if (parts <= 1) return ReadPart(fd, backing, first, count, skip, out, check);
+  return base::RunInParts(parts, [&](size_t part) {
+    uint64_t begin = count * part / parts;  // blocks [begin, end) of the request
+    uint64_t end = count * (part + 1) / parts;
+    // The part's plaintext in `out`: the request starts `skip` bytes into its first block.
+    uint64_t from = begin == 0 ? 0 : begin * bs - skip;
+    uint64_t to = std::min<uint64_t>(out.size(), end * bs - skip);
+    if (from >= to) return Status::Ok();
+    return ReadPart(fd, backing, first + begin, end - begin, begin == 0 ? skip : 0,
+                    out.subspan(from, to - from), check);
+  });
+}
+
+// ReadBlocks() on the calling thread. Whole blocks are decrypted in place; only a partially
+// wanted block goes through a scratch buffer.
+Status FileContent::ReadPart(int fd, uint64_t backing, uint64_t first, uint64_t count,
+                             uint64_t skip, std::span<uint8_t> out, const BlockCheck& check) const {
   const uint64_t sbs = layout_.stored_block_size();
   const uint64_t bs = layout_.block_size();
   uint64_t start = layout_.BlockOffset(first);
   uint64_t want = std::min(count * sbs, backing > start ? backing - start : 0);
   auto cipher = Sized(CipherScratch(), want);
   MV_ASSIGN_OR_RETURN(size_t got, PreadFull(fd, cipher, start));
-  // Checking blocks (a SHA-256 each, for signed files) runs on a second thread beside the
-  // decryption, so that a request costs about the longer of the two rather than their sum.
-  // The future is joined before this function returns, on every path.
-  std::future<Status> checked;
-  if (check) {
-    checked = std::async(count > 1 ? std::launch::async : std::launch::deferred, [&] {
-      for (uint64_t k = 0; k < count; ++k) {
-        uint64_t at = k * sbs;
-        if (at + kBlockOverhead >= got) break;  // the decryption below reports it
-        uint64_t stored = std::min(sbs, got - at);
-        MV_RETURN_IF_ERROR(check(first + k, cipher.subspan(at, stored)));
-      }
-      return Status::Ok();
-    });
-    if (count == 1) MV_RETURN_IF_ERROR(checked.get());
-  }
   uint64_t pos = 0;  // position in `out`
   for (uint64_t k = 0; k < count && pos < out.size(); ++k) {
     uint64_t index = first + k;
@@ -163,6 +172,8 @@ Status FileContent::ReadBlocks(int fd, uint64_t backing, uint64_t first, uint64_
     if (plain_len < bs && k + 1 < count) return Corrupt(index, "is cut short");
     uint64_t from = (k == 0) ? skip : 0;
     if (from >= plain_len) return Corrupt(index, "is cut short");
+    // A block that fails the check is never decrypted: its plaintext goes nowhere.
+    if (check) MV_RETURN_IF_ERROR(check(index, cipher.subspan(at, plain_len + kBlockOverhead)));
     uint64_t take = std::min(plain_len - from, out.size() - pos);
     auto aad = BlockAad(*file_id_, index);
     auto nonce = cipher.subspan(at, kNonceSize);
@@ -176,8 +187,6 @@ Status FileContent::ReadBlocks(int fd, uint64_t backing, uint64_t first, uint64_
     pos += take;
   }
   if (pos != out.size()) return Corrupt(first + count - 1, "is cut short");
-  // Plaintext whose ciphertext failed the check goes nowhere: the caller gets the error.
-  if (checked.valid()) MV_RETURN_IF_ERROR(checked.get());
   return Status::Ok();
 }
 

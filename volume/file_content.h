@@ -62,6 +62,8 @@ class FileContent {
   // `backing` is the backing file's size, which the caller has just looked up.
   Status ReadBlocks(int fd, uint64_t backing, uint64_t first, uint64_t count, uint64_t skip,
                     std::span<uint8_t> out, const BlockCheck& check) const;
+  Status ReadPart(int fd, uint64_t backing, uint64_t first, uint64_t count, uint64_t skip,
+                  std::span<uint8_t> out, const BlockCheck& check) const;
   Status WriteBlocks(int fd, uint64_t first, std::span<const uint8_t> plain);
   Status WriteAt(int fd, std::span<const uint8_t> in, uint64_t offset, uint64_t size);
   Status ZeroFill(int fd, uint64_t from, uint64_t to);

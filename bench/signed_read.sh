@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The cost of reading a signed directory with its signature checked (mount --trust), against
+# the same bytes read without checking, through read-only mounts of one store on this
+# machine. Prints a Markdown table (docs/PERFORMANCE.md, "Reading signed directories").
+# Needs root (FUSE mounts, drop_caches).
+#
+# Two cases per run, each a fresh mount (so the plaintext is not in the page cache):
+#   hot   the backing file is in the host's page cache: the read is CPU-bound
+#   cold  drop_caches first: the read comes from disk
+#
+# Environment (all optional):
+#   BENCH_SIZE_MB   size of the signed file in MiB (default 1024)
+#   BENCH_REPEAT    runs of each case (default 4); the table shows the median and the range
+#   BENCH_DIR       work directory on a real disk (default /var/tmp/modelvault-signed-bench)
+#   MODELVAULT      modelvault binary (default: build it with the `default` preset)
+set -euo pipefail
+
+die() {
+  echo "signed_read.sh: $*" >&2
+  exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (FUSE mounts and drop_caches)"
+root=$(cd "$(dirname "$0")/.." && pwd)
+size_mb=${BENCH_SIZE_MB:-1024}
+repeat=${BENCH_REPEAT:-4}
+work=${BENCH_DIR:-/var/tmp/modelvault-signed-bench}
+export MODELVAULT_STATE_FILE=$work/state.json
+
+if [ -z "${MODELVAULT:-}" ]; then
+  (cd "$root" && cmake --preset default >/dev/null && cmake --build --preset default --target modelvault)
+  MODELVAULT=$root/build/default/cli/modelvault
+fi
+mv=$MODELVAULT
+
+cleanup() {
+  set +e
+  mountpoint -q "$work/mnt" && "$mv" umount "$work/mnt" >/dev/null 2>&1
+  mountpoint -q "$work/mnt" && umount -l "$work/mnt"
+  rm -rf "${work:?}"
+}
+trap cleanup EXIT
+cleanup
+mkdir -p "$work/back" "$work/mnt"
+
+echo "Making a store with a signed ${size_mb} MiB file..." >&2
+"$mv" keygen "$work/store.key" >/dev/null
+"$mv" init "$work/back" --keyfile "$work/store.key" --no-recovery-key >/dev/null
+"$mv" signing-key generate "$work/publisher.pem" "$work/publisher.pub.pem" >/dev/null
+"$mv" mount "$work/back" "$work/mnt" --keyfile "$work/store.key" >/dev/null
+mkdir "$work/mnt/model"
+head -c "$((size_mb << 20))" /dev/urandom >"$work/mnt/model/weights.bin"
+"$mv" sign "$work/mnt/model" --signing-key "$work/publisher.pem" >/dev/null 2>&1
+"$mv" umount "$work/mnt" >/dev/null
+backing_file=$(find "$work/back" -type f -size +$((size_mb / 2))M | head -n 1)
+[ -n "$backing_file" ] || die "cannot find the signed file's backing file"
+
+# One read of the whole file through a fresh read-only mount; prints MB/s.
+read_once() {  # CASE (hot|cold) MODE (unsigned|verified)
+  local trust=()
+  [ "$2" = verified ] && trust=(--trust "$work/publisher.pub.pem")
+  "$mv" mount "$work/back" "$work/mnt" --keyfile "$work/store.key" --read-only "${trust[@]}" \
+    >/dev/null
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+  [ "$1" = hot ] && cat "$backing_file" >/dev/null
+  local start end
+  start=$(date +%s.%N)
+  dd if="$work/mnt/model/weights.bin" of=/dev/null bs=1M status=none
+  end=$(date +%s.%N)
+  "$mv" umount "$work/mnt" >/dev/null
+  awk -v s="$start" -v e="$end" -v mb="$size_mb" 'BEGIN { printf "%.0f", mb * 1.048576 / (e - s) }'
+}
+
+declare -A runs=()
+for ((i = 1; i <= repeat; i++)); do
+  for c in hot cold; do
+    for m in unsigned verified; do  # alternating, so a change in load hits both alike
+      runs[$c.$m]+="$(read_once "$c" "$m") "
+    done
+  done
+  echo "run $i/$repeat done" >&2
+done
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+range() { tr ' ' '\n' | grep . | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }'; }
+
+echo "| case | unsigned MB/s (median, range) | verified MB/s (median, range) | ratio of medians |"
+echo "| --- | ---: | ---: | ---: |"
+for c in hot cold; do
+  u=$(median <<<"${runs[$c.unsigned]}")
+  v=$(median <<<"${runs[$c.verified]}")
+  echo "| $c | $u ($(range <<<"${runs[$c.unsigned]}")) | $v ($(range <<<"${runs[$c.verified]}")) | $(awk -v u="$u" -v v="$v" 'BEGIN { printf "%.2f", v / u }') |"
+done
