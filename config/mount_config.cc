@@ -14,9 +14,11 @@ namespace {
 
 constexpr size_t kMaxConfigSize = 1 << 20;
 constexpr int kMaxThreads = 1024;
-constexpr std::array<std::string_view, 12> kTopKeys = {
-    "backing",   "mountpoint", "read_only",  "foreground", "fuse_options", "threads",
-    "log_level", "unlock",     "state_file", "access",     "audit",        "signatures"};
+constexpr std::array<std::string_view, 13> kTopKeys = {
+    "backing", "mountpoint", "read_only", "foreground", "fuse_options", "threads", "log_level",
+    "unlock",  "state_file", "access",    "audit",      "signatures",   "metrics"};
+constexpr std::array<std::string_view, 2> kMetricsKeys = {"file", "interval"};
+constexpr int kMaxMetricsInterval = 86400;
 constexpr std::array<std::string_view, 3> kSignatureKeys = {"trust", "require", "allow_rollback"};
 constexpr std::array<std::string_view, 3> kAccessKeys = {"uids", "gids", "executables"};
 constexpr std::array<std::string_view, 2> kAuditKeys = {"file", "syslog"};
@@ -241,6 +243,32 @@ Status ReadAudit(const Reporter& r, const YAML::Node& key, const YAML::Node& val
   return Status::Ok();
 }
 
+Status ReadMetrics(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
+                   MountConfig* c) {
+  if (!value.IsMap()) {
+    return r.Error(key, "\"metrics\" must be a mapping with keys " + Join(kMetricsKeys));
+  }
+  MV_RETURN_IF_ERROR(
+      ForEachEntry(r, value, kMetricsKeys, " in \"metrics\"",
+                   [&](const YAML::Node& k, const YAML::Node& v) -> Status {
+                     if (k.Scalar() == "file") {
+                       return ReadString(r, k, v, &c->metrics_file);
+                     }
+                     try {
+                       c->metrics_interval = v.as<int>();
+                     } catch (const YAML::Exception&) {
+                       return r.Error(k, "\"interval\" must be a whole number");
+                     }
+                     if (c->metrics_interval < 1 || c->metrics_interval > kMaxMetricsInterval) {
+                       return r.Error(k, "\"interval\" must be from 1 to " +
+                                             std::to_string(kMaxMetricsInterval) + " seconds");
+                     }
+                     return Status::Ok();
+                   }));
+  if (c->metrics_file.empty()) return r.Error(key, "\"metrics\" needs \"file\"");
+  return Status::Ok();
+}
+
 Status ReadSignatures(const Reporter& r, const YAML::Node& key, const YAML::Node& value,
                       MountConfig* c) {
   if (!value.IsMap()) {
@@ -273,6 +301,7 @@ Status ReadTopKey(const Reporter& r, const YAML::Node& key, const YAML::Node& va
   if (name == "access") return ReadAccess(r, key, value, c);
   if (name == "audit") return ReadAudit(r, key, value, c);
   if (name == "signatures") return ReadSignatures(r, key, value, c);
+  if (name == "metrics") return ReadMetrics(r, key, value, c);
   return ReadUnlock(r, key, value, &c->unlock);  // ForEachEntry admits only kTopKeys
 }
 

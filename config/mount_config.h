@@ -19,6 +19,9 @@
 //   audit:
 //     file: /var/log/modelvault/models.audit
 //     syslog: true
+//   metrics:
+//     file: /var/lib/prometheus/node-exporter/modelvault-models.prom
+//     interval: 15             # seconds between rewrites
 //   unlock:                    # see unlock_settings.h
 //     order: [tpm2, keyfile]
 //     keyfile: /etc/modelvault/models.key
@@ -51,6 +54,10 @@ struct MountConfig {
   // From "audit": the audit log file ("" = none) and whether records also go to syslog.
   std::string audit_file;
   bool audit_syslog = false;
+  // From "metrics": a Prometheus text-file collector file the daemon rewrites every
+  // `metrics_interval` seconds ("" = none; docs/MONITORING.md).
+  std::string metrics_file;
+  int metrics_interval = 15;
   bool read_only = false;
   bool foreground = false;
   std::vector<std::string> fuse_options;
