@@ -64,12 +64,26 @@ read_once() {  # CASE (hot|cold) MODE (unsigned|verified)
   sync
   echo 3 >/proc/sys/vm/drop_caches
   [ "$1" = hot ] && cat "$backing_file" >/dev/null
-  local start end
+  local start end daemon cpu0 cpu1 dd_cpu
+  daemon=$(pgrep -f -- " $work/mnt( |\$)")
+  cpu0=$(cpu_of "$daemon")
   start=$(date +%s.%N)
-  dd if="$work/mnt/model/weights.bin" of=/dev/null bs=1M status=none
+  dd_cpu=$( { /usr/bin/time -f "%U %S" dd if="$work/mnt/model/weights.bin" of=/dev/null bs=1M \
+    status=none; } 2>&1 | awk '{ print $1 + $2 }')
   end=$(date +%s.%N)
+  cpu1=$(cpu_of "$daemon")
   "$mv" umount "$work/mnt" >/dev/null
-  awk -v s="$start" -v e="$end" -v mb="$size_mb" 'BEGIN { printf "%.0f", mb * 1.048576 / (e - s) }'
+  # MB/s, then CPU seconds per GiB (the daemon's and the reader's, which includes the kernel's
+  # side of the FUSE requests): the second barely moves with other load on the machine.
+  awk -v s="$start" -v e="$end" -v mb="$size_mb" -v c="$(awk -v a="$cpu0" -v b="$cpu1" \
+    -v d="$dd_cpu" 'BEGIN { print b - a + d }')" \
+    'BEGIN { printf "%.0f:%.2f", mb * 1.048576 / (e - s), c * 1024 / mb }'
+}
+
+# CPU seconds (user + system, all threads) a process has used so far.
+cpu_of() {  # PID
+  awk -v tck="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / tck }' \
+    "/proc/$1/stat"
 }
 
 declare -A runs=()
@@ -82,13 +96,17 @@ for ((i = 1; i <= repeat; i++)); do
   echo "run $i/$repeat done" >&2
 done
 
+rates() { tr ' ' '\n' | grep . | cut -d: -f1; }
+cpus() { tr ' ' '\n' | grep . | cut -d: -f2; }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 range() { tr ' ' '\n' | grep . | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }'; }
 
-echo "| case | unsigned MB/s (median, range) | verified MB/s (median, range) | ratio of medians |"
-echo "| --- | ---: | ---: | ---: |"
+echo "| case | unsigned MB/s (median, range) | verified MB/s (median, range) | ratio | CPU s/GiB unsigned | CPU s/GiB verified |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 for c in hot cold; do
-  u=$(median <<<"${runs[$c.unsigned]}")
-  v=$(median <<<"${runs[$c.verified]}")
-  echo "| $c | $u ($(range <<<"${runs[$c.unsigned]}")) | $v ($(range <<<"${runs[$c.verified]}")) | $(awk -v u="$u" -v v="$v" 'BEGIN { printf "%.2f", v / u }') |"
+  u=$(rates <<<"${runs[$c.unsigned]}" | median)
+  v=$(rates <<<"${runs[$c.verified]}" | median)
+  echo "| $c | $u ($(rates <<<"${runs[$c.unsigned]}" | range)) | $v ($(rates <<<"${runs[$c.verified]}" | range)) |" \
+    "$(awk -v u="$u" -v v="$v" 'BEGIN { printf "%.2f", v / u }') |" \
+    "$(cpus <<<"${runs[$c.unsigned]}" | median) | $(cpus <<<"${runs[$c.verified]}" | median) |"
 done
