@@ -59,7 +59,10 @@ Status RunUmount(const std::string& given) {
 void AddUmountCommand(CLI::App& app) {
   auto mountpoint = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("umount", "Unmount a store, with all data on disk");
-  cmd->footer("Example:\n  modelvault umount /models");
+  cmd->footer(
+      "Examples:\n"
+      "  modelvault umount /models\n"
+      "  modelvault umount /models && modelvault mount /srv/models.enc /models --tpm2");
   cmd->add_option("MOUNTPOINT", *mountpoint, "The mountpoint")->required();
   SetAction(cmd, [mountpoint] { return RunUmount(*mountpoint); });
 }
