@@ -60,9 +60,10 @@ void AddUmountCommand(CLI::App& app) {
   auto mountpoint = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("umount", "Unmount a store, with all data on disk");
   cmd->footer(
+      "Fails while files under the mountpoint are open; root, or the user who mounted it,\n"
+      "may unmount.\n"
       "Examples:\n"
-      "  modelvault umount /models\n"
-      "  modelvault umount /models && modelvault mount /srv/models.enc /models --tpm2");
+      "  modelvault umount /models");
   cmd->add_option("MOUNTPOINT", *mountpoint, "The mountpoint")->required();
   SetAction(cmd, [mountpoint] { return RunUmount(*mountpoint); });
 }
