@@ -3,7 +3,8 @@
 # installed /usr/bin/modelvault through keygen, init, mount, a write and a read, and umount,
 # finds its man page, then removes and purges it and checks that nothing is left. Needs
 # root (it installs a package); a modelvault package already installed is replaced and
-# purged. The mount steps need /dev/fuse: without it they are skipped, unless
+# purged, while /var/lib/modelvault and /etc/modelvault, if the host had them, are put back
+# as they were. The mount steps need /dev/fuse: without it they are skipped, unless
 # MODELVAULT_REQUIRE_FUSE=1 (CI) makes that a failure. Cleans up on any exit, so it can be
 # run again after a failure.
 set -euo pipefail
@@ -27,6 +28,13 @@ cleanup() {
   if dpkg-query -W -f='${Status}' modelvault 2>/dev/null | grep -qv "not-installed"; then
     dpkg --purge modelvault >/dev/null 2>&1 || true
   fi
+  # Purging deleted the host's own rollback state and configuration directory: put them back.
+  if [ -d "$work/saved/modelvault-state" ] && [ ! -e /var/lib/modelvault ]; then
+    cp -a "$work/saved/modelvault-state" /var/lib/modelvault
+  fi
+  if [ -d "$work/saved/modelvault-etc" ] && [ ! -e /etc/modelvault ]; then
+    cp -a "$work/saved/modelvault-etc" /etc/modelvault
+  fi
   rm -rf "$work"
   [ $status -eq 0 ] || echo "package-test: FAILED" >&2
   exit $status
@@ -37,6 +45,10 @@ fail() {
   echo "package-test: $*" >&2
   exit 1
 }
+
+mkdir "$work/saved"
+[ ! -d /var/lib/modelvault ] || cp -a /var/lib/modelvault "$work/saved/modelvault-state"
+[ ! -d /etc/modelvault ] || cp -a /etc/modelvault "$work/saved/modelvault-etc"
 
 echo "== Building the package"
 cmake --preset default >/dev/null
