@@ -103,6 +103,10 @@ void AddVerify(CLI::App* audit) {
 void AddAuditCommand(CLI::App& app) {
   CLI::App* audit = app.add_subcommand("audit", "Check the store's tamper-evident audit log");
   audit->require_subcommand(1);
+  audit->footer(
+      "Examples:\n"
+      "  modelvault mount /srv/models.enc /models --keyfile KEY --audit-log models.audit\n"
+      "  modelvault audit verify models.audit --backing /srv/models.enc");
   AddVerify(audit);
 }
 

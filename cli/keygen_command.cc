@@ -28,7 +28,7 @@ Status RunKeygen(const std::string& path) {
 void AddKeygenCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("keygen", "Write a new random key file (mode 0600)");
   cmd->footer(
-      "Example:\n"
+      "Examples:\n"
       "  modelvault keygen /etc/modelvault/models.key\n"
       "  modelvault init /srv/models.enc --keyfile /etc/modelvault/models.key");
   auto path = std::make_shared<std::string>();

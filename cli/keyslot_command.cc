@@ -155,7 +155,9 @@ void AddList(CLI::App* keyslot) {
   cmd->footer(
       "Shows id, type, creation time and the parameters that are not secret (PCRs, TCTI,\n"
       "token URI, ...). Needs no key; the header is not authenticated without one.\n"
-      "Example:\n  modelvault keyslot list /srv/models.enc --json");
+      "Examples:\n"
+      "  modelvault keyslot list /srv/models.enc\n"
+      "  modelvault keyslot list /srv/models.enc --json");
   cmd->add_option("BACKING", *backing, "The store's backing directory")->required();
   cmd->add_flag("--json", *as_json, "Print JSON instead of text");
   SetAction(cmd, [backing, as_json] { return RunList(*backing, *as_json); });
@@ -165,7 +167,12 @@ void AddRemove(CLI::App* keyslot) {
   auto a = std::make_shared<RemoveArgs>();
   CLI::App* cmd =
       keyslot->add_subcommand("remove", "Remove a keyslot (needs the store's key; never the last)");
-  cmd->footer("Example:\n  modelvault keyslot remove /srv/models.enc 2 --keyfile KEY");
+  cmd->footer(
+      "Any keyslot that opens the store may be used to unlock, including the one removed.\n"
+      "Examples:\n"
+      "  modelvault keyslot list /srv/models.enc   # find the ID\n"
+      "  modelvault keyslot remove /srv/models.enc 2 --keyfile KEY\n"
+      "  modelvault keyslot remove /srv/models.enc 1 --tpm2");
   cmd->add_option("BACKING", a->backing, "The store's backing directory")->required();
   cmd->add_option("ID", a->slot_id, "The keyslot to remove (see keyslot list)")->required();
   AddUnlockOptions(cmd, &a->unlock);
@@ -178,6 +185,12 @@ void AddRemove(CLI::App* keyslot) {
 void AddKeyslotCommand(CLI::App& app) {
   CLI::App* keyslot = app.add_subcommand("keyslot", "Add, list and remove keyslots");
   keyslot->require_subcommand(1);
+  keyslot->footer(
+      "Examples:\n"
+      "  modelvault keyslot list /srv/models.enc\n"
+      "  modelvault keyslot add /srv/models.enc --keyfile KEY --tpm2 --tpm2-pcrs 7\n"
+      "  modelvault keyslot remove /srv/models.enc 2 --tpm2\n"
+      "Run `modelvault keyslot COMMAND --help` for each command's options.");
   AddAdd(keyslot);
   AddList(keyslot);
   AddRemove(keyslot);

@@ -25,6 +25,13 @@ int Main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("modelvault ") + MODELVAULT_VERSION + " (format " +
                                         std::to_string(volume::kFormatVersion) + ")");
   app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  modelvault keygen /etc/modelvault/models.key\n"
+      "  modelvault init /srv/models.enc --keyfile /etc/modelvault/models.key\n"
+      "  modelvault mount /srv/models.enc /models --keyfile /etc/modelvault/models.key\n"
+      "  modelvault umount /models\n"
+      "Run `modelvault COMMAND --help` for a command's options and examples.");
   AddKeygenCommand(app);
   AddInitCommand(app);
   AddInfoCommand(app);

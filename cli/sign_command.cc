@@ -198,7 +198,10 @@ void AddSignCommand(CLI::App& app) {
   CLI::App* unfreeze = app.add_subcommand(
       "unfreeze", "Let a signed directory change again (needs the key that signed it)");
   unfreeze->footer(
-      "Example:\n  modelvault unfreeze /models/llama-3-8b --signing-key publisher.pem");
+      "Examples:\n"
+      "  modelvault unfreeze /models/llama-3-8b --signing-key publisher.pem\n"
+      "  modelvault unfreeze /models/llama-3-8b --signing-key 'pkcs11:token=release;object=sign' "
+      "--pin-file PIN");
   unfreeze->add_option("DIR", *dir, "A signed directory inside a mounted store")->required();
   AddPublisherKeyOptions(unfreeze, key.get());
   SetAction(unfreeze, [dir, key] { return RunUnfreeze(*dir, *key); });

@@ -32,7 +32,7 @@ void AddGenerate(CLI::App* parent) {
       "Writes PRIVATE (PKCS#8 PEM, unencrypted, mode 0600) and PUBLIC (SubjectPublicKeyInfo\n"
       "PEM). Neither may exist. The private key signs directories; readers and `modelvault\n"
       "verify` need only the public key.\n"
-      "Example:\n"
+      "Examples:\n"
       "  modelvault signing-key generate /secure/publisher.pem /etc/modelvault/publisher.pub.pem\n"
       "  modelvault verify /srv/models.enc --trust /etc/modelvault/publisher.pub.pem");
   cmd->add_option("PRIVATE", a->private_path, "The private key file to create")->required();
@@ -45,6 +45,10 @@ void AddGenerate(CLI::App* parent) {
 void AddSigningKeyCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("signing-key", "Manage publisher keys for signed directories");
   cmd->require_subcommand(1);
+  cmd->footer(
+      "Examples:\n"
+      "  modelvault signing-key generate publisher.pem publisher.pub.pem\n"
+      "  modelvault sign /models/llama-3-8b --signing-key publisher.pem");
   AddGenerate(cmd);
 }
 

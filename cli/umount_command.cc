@@ -59,7 +59,11 @@ Status RunUmount(const std::string& given) {
 void AddUmountCommand(CLI::App& app) {
   auto mountpoint = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("umount", "Unmount a store, with all data on disk");
-  cmd->footer("Example:\n  modelvault umount /models");
+  cmd->footer(
+      "Fails while files under the mountpoint are open; root, or the user who mounted it,\n"
+      "may unmount.\n"
+      "Examples:\n"
+      "  modelvault umount /models");
   cmd->add_option("MOUNTPOINT", *mountpoint, "The mountpoint")->required();
   SetAction(cmd, [mountpoint] { return RunUmount(*mountpoint); });
 }

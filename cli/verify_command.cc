@@ -181,8 +181,9 @@ void AddVerifyCommand(CLI::App& app) {
       "the backing directory; needs no store key. Problems name backing paths, since names\n"
       "stay encrypted. Unsigned directories have block-level integrity only and are not\n"
       "checked here. Exits 1 on any problem.\n"
-      "Example:\n"
-      "  modelvault verify /backup/models.enc --trust /etc/modelvault/publisher.pub.pem");
+      "Examples:\n"
+      "  modelvault verify /backup/models.enc --trust /etc/modelvault/publisher.pub.pem\n"
+      "  modelvault verify /srv/models.enc --trust team-a.pub.pem --trust team-b.pub.pem");
   cmd->add_option("BACKING", a->backing, "The backing directory, or a copy of it")->required();
   cmd->add_option("--trust", a->trust, "A publisher's public key (PEM); may be repeated")
       ->required();
