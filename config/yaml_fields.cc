@@ -142,20 +142,21 @@ bool ReadStringList(Problems& p, const YAML::Node& key, const YAML::Node& value,
 
 void ForEachEntry(Problems& p, const YAML::Node& map, std::span<const std::string_view> known,
                   const std::string& where,
-                  const std::function<void(const YAML::Node&, const YAML::Node&)>& read) {
+                  const std::function<void(const YAML::Node&, const YAML::Node&)>& read,
+                  const std::string& noun) {
   std::set<std::string> seen;
   for (const auto& entry : map) {
     const YAML::Node& key = entry.first;
     std::string name = key.IsScalar() ? key.Scalar() : std::string();
     if (!key.IsScalar() || !Contains(known, name)) {
       std::string nearest = Closest(name, known);
-      p.Add(LineOf(key), "unknown key \"" + name + "\"" + where +
+      p.Add(LineOf(key), "unknown " + noun + " \"" + name + "\"" + where +
                              (nearest.empty() ? " (known: " + Join(known) + ")"
                                               : " (did you mean \"" + nearest + "\"?)"));
       continue;
     }
     if (!seen.insert(name).second) {
-      p.Add(LineOf(key), "duplicate key \"" + name + "\"" + where);
+      p.Add(LineOf(key), "duplicate " + noun + " \"" + name + "\"" + where);
       continue;
     }
     read(key, entry.second);

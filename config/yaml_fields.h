@@ -50,9 +50,10 @@ bool ReadStringList(Problems& p, const YAML::Node& key, const YAML::Node& value,
 
 // Calls `read(key, value)` for each entry of mapping `map` whose key is in `known`, and
 // reports unknown keys (with the nearest known one) and repeated keys. `where` says which
-// mapping in messages (" in \"unlock\"", or "" for the top level).
+// mapping in messages (" in \"unlock\"", or "" for the top level), `noun` what a key is.
 void ForEachEntry(Problems& p, const YAML::Node& map, std::span<const std::string_view> known,
                   const std::string& where,
-                  const std::function<void(const YAML::Node&, const YAML::Node&)>& read);
+                  const std::function<void(const YAML::Node&, const YAML::Node&)>& read,
+                  const std::string& noun = "key");
 
 }  // namespace modelvault::config
