@@ -56,7 +56,7 @@ class StorePolicyTest : public ::testing::Test {
   }
 
   std::string dir_, path_;
-  const MountConfig none_;
+  const MountConfig none_{};
 };
 
 using Lines = std::vector<std::string>;
