@@ -49,6 +49,9 @@ Status RunConfigCheck(const std::string& path) {
 void AddConfigCommand(CLI::App& app) {
   CLI::App* config = app.add_subcommand("config", "Check mount configuration files");
   config->require_subcommand(1);
+  config->footer(
+      "Examples:\n"
+      "  modelvault config check /etc/modelvault/models.yaml");
   CLI::App* check = config->add_subcommand(
       "check", "Report every problem in a store's mount config (docs/CONFIG.md)");
   check->footer(
@@ -59,7 +62,7 @@ void AddConfigCommand(CLI::App& app) {
       "and touches no store.\n"
       "Examples:\n"
       "  modelvault config check /etc/modelvault/models.yaml\n"
-      "  modelvault config check /usr/share/doc/modelvault/modelvault-example.yaml");
+      "  modelvault config check ./staging.yaml && cp ./staging.yaml /etc/modelvault/models.yaml");
   auto path = std::make_shared<std::string>();
   check->add_option("FILE", *path, "The YAML config of one store")->required();
   SetAction(check, [path] { return RunConfigCheck(*path); });

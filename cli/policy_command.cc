@@ -53,6 +53,9 @@ Outcome RunPolicyCheck(const PolicyArgs& a) {
 void AddPolicyCommand(CLI::App& app) {
   CLI::App* policy = app.add_subcommand("policy", "Check stores against a host's policy");
   policy->require_subcommand(1);
+  policy->footer(
+      "Examples:\n"
+      "  modelvault policy check --config /etc/modelvault/models.yaml");
   CLI::App* check = policy->add_subcommand(
       "check", "Check a store's keyslots and its mount config against policy rules");
   check->footer(
