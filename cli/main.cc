@@ -12,11 +12,12 @@ namespace {
 // Carries a failed action's Status out of CLI11's callback to main(), inside cli/ only.
 struct CommandFailed {
   Status status;
+  int exit_code = 1;
 };
 
-int PrintError(const std::string& message) {
+int PrintError(const std::string& message, int exit_code = 1) {
   std::cerr << "modelvault: error: " << message << "\n";
-  return 1;
+  return exit_code;
 }
 
 int Main(int argc, char** argv) {
@@ -42,10 +43,12 @@ int Main(int argc, char** argv) {
   AddSignCommand(app);
   AddSigningKeyCommand(app);
   AddVerifyCommand(app);
+  AddConfigCommand(app);
+  AddPolicyCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CommandFailed& failed) {
-    return PrintError(failed.status.message());
+    return PrintError(failed.status.message(), failed.exit_code);
   } catch (const CLI::ParseError& e) {
     // --help and --version arrive here too, with exit code 0.
     return app.exit(e) == 0 ? 0 : 2;
@@ -61,6 +64,13 @@ void SetAction(CLI::App* cmd, std::function<Status()> action) {
   cmd->callback([action = std::move(action)] {
     Status status = action();
     if (!status.ok()) throw CommandFailed{std::move(status)};
+  });
+}
+
+void SetActionWithExit(CLI::App* cmd, std::function<Outcome()> action) {
+  cmd->callback([action = std::move(action)] {
+    Outcome outcome = action();
+    if (!outcome.status.ok()) throw CommandFailed{std::move(outcome.status), outcome.exit_code};
   });
 }
 

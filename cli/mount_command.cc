@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -55,6 +56,10 @@ struct MountArgs {
   bool foreground = false, read_only = false;
   std::vector<std::string> options;
   int threads = 0;
+  // From the config's "cache"; unset keeps the filesystem's defaults.
+  std::optional<double> entry_timeout, attr_timeout;
+  std::optional<int> readahead_kb;
+  bool keep_page_cache = true;
 };
 
 Result<std::string> Resolve(const std::string& path, const char* what) {
@@ -95,6 +100,10 @@ Status ApplyConfig(CLI::App* cmd, MountArgs* a) {
   if (cmd->count("--read-only") == 0) a->read_only = c.read_only;
   if (cmd->count("--threads") == 0) a->threads = c.threads;
   if (cmd->count("-o") == 0) a->options = c.fuse_options;
+  a->entry_timeout = c.entry_timeout;
+  a->attr_timeout = c.attr_timeout;
+  a->readahead_kb = c.readahead_kb;
+  a->keep_page_cache = c.keep_page_cache;
   if (c.log_level == "debug") SetLogLevel(LogLevel::kDebug);
   if (c.log_level == "warning") SetLogLevel(LogLevel::kWarning);
   if (c.log_level == "error") SetLogLevel(LogLevel::kError);
@@ -179,6 +188,11 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
   options.signatures.volume_hex = crypto::HexEncode(header.volume_id.span());
   options.signatures.block_size = header.block_size;
   if (a.read_only) options.entry_timeout = options.attr_timeout = 10.0;
+  // A shared mount still caches no names whatever is asked (AccessGate).
+  if (a.entry_timeout) options.entry_timeout = *a.entry_timeout;
+  if (a.attr_timeout) options.attr_timeout = *a.attr_timeout;
+  if (a.readahead_kb) options.readahead_kb = *a.readahead_kb;
+  options.keep_cache = a.keep_page_cache;
 
   const nlohmann::json mount_fields = {{"mountpoint", mountpoint},
                                        {"read_only", a.read_only},

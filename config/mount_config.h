@@ -22,16 +22,26 @@
 //   metrics:
 //     file: /var/lib/prometheus/node-exporter/modelvault-models.prom
 //     interval: 15             # seconds between rewrites
+//   cache:
+//     entry_timeout: 10        # seconds the kernel keeps names (0 on a shared mount)
+//     attr_timeout: 10         # seconds the kernel keeps attributes
+//     keep_page_cache: true    # file pages stay cached across opens
+//     readahead_kb: 1024
 //   unlock:                    # see unlock_settings.h
 //     order: [tpm2, keyfile]
 //     keyfile: /etc/modelvault/models.key
 //
-// Every key is optional; one that is absent keeps the default below, and the mount command
-// decides which settings it must have (it may take them from its arguments instead).
-// Errors name the file and the line: a syntax error, an unknown key (a misspelt setting
-// must not be ignored silently), a value of the wrong type.
+// docs/CONFIG.md describes every key. To LoadMountConfig every key is optional: one that is
+// absent keeps the default below, and the mount command decides which settings it must
+// have (it may take backing and mountpoint from its arguments instead). CheckMountConfig,
+// behind `modelvault config check`, reads a file as the whole description of one store,
+// so there backing and mountpoint are required too. Both report every problem, each as
+// "FILE: line N: what": a syntax error, an unknown key (a misspelt setting must not be
+// ignored silently), a value of the wrong type, a relative path, a repeated entry, and
+// settings that contradict each other (config_conflicts.h).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +68,12 @@ struct MountConfig {
   // `metrics_interval` seconds ("" = none; docs/MONITORING.md).
   std::string metrics_file;
   int metrics_interval = 15;
+  // From "cache": how long the kernel may keep names and attributes, in seconds (unset:
+  // the daemon's defaults, longer on a read-only mount), whether file pages stay cached
+  // across opens, and readahead in KiB (unset: the daemon's default).
+  std::optional<double> entry_timeout, attr_timeout;
+  bool keep_page_cache = true;
+  std::optional<int> readahead_kb;
   bool read_only = false;
   bool foreground = false;
   std::vector<std::string> fuse_options;
@@ -68,6 +84,15 @@ struct MountConfig {
   std::string state_file;
 };
 
+// The settings in `path`, or InvalidArgument listing every problem, one per line.
 Result<MountConfig> LoadMountConfig(const std::string& path);
+
+struct CheckedConfig {
+  MountConfig config;                 // what could be read
+  std::vector<std::string> problems;  // "FILE: line N: what", by line; empty if none
+};
+// Reads `path` as the complete description of one store: as LoadMountConfig, and
+// "backing" and "mountpoint" must be present.
+CheckedConfig CheckMountConfig(const std::string& path);
 
 }  // namespace modelvault::config

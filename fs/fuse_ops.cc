@@ -152,7 +152,7 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   if (!fh.ok()) return ReplyStatus(req, fh.status());
   fi->fh = reinterpret_cast<uint64_t>(std::move(fh).value().release());
   // All changes go through this daemon, so cached pages stay valid across opens.
-  fi->keep_cache = 1;
+  fi->keep_cache = Fs(req).options().keep_cache ? 1 : 0;
   if (fuse_reply_open(req, fi) == -ENOENT) delete Fh(fi);  // the opener was interrupted
 }
 
@@ -163,7 +163,7 @@ void OnCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   if (!created.ok()) return ReplyStatus(req, created.status());
   auto& [entry, fh] = *created;
   fi->fh = reinterpret_cast<uint64_t>(fh.release());
-  fi->keep_cache = 1;
+  fi->keep_cache = Fs(req).options().keep_cache ? 1 : 0;
   if (fuse_reply_create(req, &entry, fi) == -ENOENT) {
     delete Fh(fi);
     Fs(req).inodes().Forget(In(req, entry.ino), 1);

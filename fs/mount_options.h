@@ -26,6 +26,9 @@ struct MountOptions {
   // Kernel readahead for the mount, in KiB; 0 keeps the kernel's default (128). Readahead
   // sets the size of the read requests a sequential reader causes.
   int readahead_kb = 1024;
+  // Let file pages stay in the kernel's cache from one open to the next; off, each open
+  // drops them and reads go back to the daemon (and are verified again).
+  bool keep_cache = true;
   // Let the kernel cache writes (read-write mounts only).
   bool writeback_cache = true;
   // Who may enter (fs/access_gate.h), and who mounted: if the policy admits anyone else, the

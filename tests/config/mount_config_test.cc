@@ -39,7 +39,7 @@ backing: /srv/models.enc
 mountpoint: /models
 read_only: true
 foreground: yes
-fuse_options: [allow_other, "max_read=1048576"]
+fuse_options: [auto_unmount, "max_read=1048576"]
 threads: 8
 log_level: warning
 unlock:
@@ -51,7 +51,7 @@ unlock:
   EXPECT_EQ(config->mountpoint, "/models");
   EXPECT_TRUE(config->read_only);
   EXPECT_TRUE(config->foreground);
-  EXPECT_EQ(config->fuse_options, (std::vector<std::string>{"allow_other", "max_read=1048576"}));
+  EXPECT_EQ(config->fuse_options, (std::vector<std::string>{"auto_unmount", "max_read=1048576"}));
   EXPECT_EQ(config->threads, 8);
   EXPECT_EQ(config->log_level, "warning");
   EXPECT_EQ(config->unlock.keyfile, "/etc/modelvault/models.key");
@@ -74,10 +74,12 @@ TEST_F(MountConfigTest, AbsentKeysKeepTheirDefaults) {
 
 TEST_F(MountConfigTest, UnknownKeyNamesFileLineAndTheKnownKeys) {
   EXPECT_EQ(Error("backing: /b\nmountpoint: /m\nreadonly: true\n"),
+            path_ + ": line 3: unknown key \"readonly\" (did you mean \"read_only\"?)");
+  EXPECT_EQ(Error("backing: /b\nzzz: 1\n"),
             path_ +
-                ": line 3: unknown key \"readonly\" (known: backing, mountpoint, read_only, "
+                ": line 2: unknown key \"zzz\" (known: backing, mountpoint, read_only, "
                 "foreground, fuse_options, threads, log_level, unlock, state_file, access, audit, "
-                "signatures)");
+                "signatures, metrics, cache)");
   EXPECT_EQ(
       Error("unlock:\n  keyfile: /k\n  pin: 1234\n"),
       path_ +
@@ -92,9 +94,9 @@ TEST_F(MountConfigTest, WrongTypesNameFileLineAndKey) {
             path_ + ": line 1: \"foreground\" must be true or false");
   EXPECT_EQ(Error("\n\nbacking: [a, b]\n"), path_ + ": line 3: \"backing\" must be a string");
   EXPECT_EQ(Error("mountpoint:\n"), path_ + ": line 1: \"mountpoint\" must be a string");
-  EXPECT_EQ(Error("fuse_options: allow_other\n"),
+  EXPECT_EQ(Error("fuse_options: auto_unmount\n"),
             path_ + ": line 1: \"fuse_options\" must be a list of strings");
-  EXPECT_EQ(Error("fuse_options:\n  - allow_other\n  - {a: b}\n"),
+  EXPECT_EQ(Error("fuse_options:\n  - auto_unmount\n  - {a: b}\n"),
             path_ + ": line 3: \"fuse_options\" must be a list of strings");
   EXPECT_EQ(Error("unlock: /k\n"),
             path_ +
@@ -164,7 +166,7 @@ TEST_F(MountConfigTest, ReadsTheAccessList) {
       Error("access:\n  users: [a]\n"),
       path_ + ": line 2: unknown key \"users\" in \"access\" (known: uids, gids, executables)");
   EXPECT_EQ(Error("access:\n  uids: [1]\n  executables:\n    - python3\n"),
-            path_ + ": line 4: \"executables\" must hold absolute paths");
+            path_ + ": line 4: \"executables\" must hold absolute paths, not \"python3\"");
   EXPECT_EQ(Error("access:\n  executables: [/bin/cat]\n"),
             path_ + ": line 1: \"access\" lists executables but no uids or gids to run them");
   EXPECT_EQ(Error("access: everyone\n"),
