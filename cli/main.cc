@@ -1,9 +1,12 @@
 // The `modelvault` command: parses the command line and runs one subcommand. Exit status:
 // 0 on success, 1 when the subcommand fails, 2 when the command line is malformed.
+#include <algorithm>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
+#include "cli/fstab_helper.h"
 #include "volume/volume_header.h"
 
 namespace modelvault::cli {
@@ -35,8 +38,19 @@ int Main(int argc, char** argv) {
   AddSignCommand(app);
   AddSigningKeyCommand(app);
   AddVerifyCommand(app);
+  // mount(8) runs us as `modelvault BACKING MOUNTPOINT -o OPTIONS` for fstab entries.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  if (!args.empty() && LooksLikeHelperCall(names, args[0])) {
+    auto mount_args = HelperToMountArgs(args);
+    if (!mount_args.ok()) return PrintError(mount_args.status().message());
+    args = std::move(mount_args).value();
+  }
   try {
-    app.parse(argc, argv);
+    // CLI11 takes a vector of arguments last to first.
+    std::reverse(args.begin(), args.end());
+    app.parse(args);
   } catch (const CommandFailed& failed) {
     return PrintError(failed.status.message());
   } catch (const CLI::ParseError& e) {

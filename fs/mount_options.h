@@ -26,6 +26,9 @@ struct MountOptions {
   // Kernel readahead for the mount, in KiB; 0 keeps the kernel's default (128). Readahead
   // sets the size of the read requests a sequential reader causes.
   int readahead_kb = 1024;
+  // If set, a mount namespace file (/proc/1/ns/mnt): the kernel mount is made and removed
+  // there rather than in the daemon's own namespace (fs/mount_namespace.h).
+  std::string mount_namespace;
   // Let the kernel cache writes (read-write mounts only).
   bool writeback_cache = true;
   // Who may enter (fs/access_gate.h), and who mounted: if the policy admits anyone else, the
