@@ -5,7 +5,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,6 +22,24 @@ namespace modelvault::fs::test {
 namespace {
 
 using std::chrono::seconds;
+
+// The capabilities systemd/modelvault@.service leaves the daemon, as setpriv(1) takes them:
+// "-all,+sys_admin,+ipc_lock,...". Empty if the unit names none.
+std::string UnitBoundingSet() {
+  std::ifstream unit(std::string(MODELVAULT_SOURCE_DIR) + "/systemd/modelvault@.service");
+  std::string set;
+  for (std::string line; std::getline(unit, line);) {
+    const std::string key = "CapabilityBoundingSet=";
+    if (line.rfind(key, 0) != 0) continue;
+    std::istringstream caps(line.substr(key.size()));
+    for (std::string cap; caps >> cap;) {
+      std::transform(cap.begin(), cap.end(), cap.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
+      set += ",+" + cap.substr(cap.rfind("cap_", 0) == 0 ? 4 : 0);
+    }
+  }
+  return set.empty() ? "" : "-all" + set;
+}
 
 class MountNamespaceTest : public MountFixture {
  protected:
@@ -94,6 +116,35 @@ TEST_F(MountNamespaceTest, UmountFromHereEndsTheDaemonCleanly) {
   ASSERT_TRUE(Mount({"--read-only"}));
   EXPECT_EQ(ReadFile(M("a.txt")).value_or(""), "kept");
   ASSERT_TRUE(Unmount());
+}
+
+TEST_F(MountNamespaceTest, TheUnitsCapabilitiesAreEnoughAndSysPtraceIsNeeded) {
+  const std::string caps = UnitBoundingSet();
+  ASSERT_NE(caps.find("+sys_admin"), std::string::npos) << caps;
+  ASSERT_NE(caps.find(",+sys_ptrace"), std::string::npos) << caps;
+  if (!RunCommand({"setpriv", "--bounding-set", caps, "true"}).ok()) {
+    GTEST_SKIP() << "setpriv cannot limit capabilities here";
+  }
+  // As systemd starts it: only the unit's capabilities, no new privileges. This process
+  // holds more capabilities than the daemon, as PID 1 does.
+  std::vector<std::string> argv = SandboxedMount({"--mount-namespace", OurNamespace()});
+  argv.insert(argv.begin() + 5, {"setpriv", "--bounding-set", caps, "--no-new-privs"});
+  ChildProcess daemon(argv, {}, T("daemon.log"));
+  ASSERT_TRUE(AppearsHere(daemon)) << Log();
+  ASSERT_EQ(WriteFile(M("model.bin"), "weights"), 0);
+  EXPECT_EQ(ReadFile(M("model.bin")).value_or(""), "weights");
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(seconds(60)), 0) << Log();
+  EXPECT_FALSE(IsMountPoint(mountpoint()));
+
+  // Without CAP_SYS_PTRACE the namespace of a more privileged process cannot be opened.
+  std::string without = caps;
+  without.erase(without.find(",+sys_ptrace"), std::string(",+sys_ptrace").size());
+  argv = SandboxedMount({"--mount-namespace", OurNamespace()});
+  argv.insert(argv.begin() + 5, {"setpriv", "--bounding-set", without, "--no-new-privs"});
+  ChildProcess refused(argv, {}, T("refused.log"));
+  EXPECT_EQ(refused.Wait(seconds(60)), 1);
+  EXPECT_NE(ReadFile(T("refused.log")).value_or("").find("Permission denied"), std::string::npos);
 }
 
 TEST_F(MountNamespaceTest, AFileThatIsNoMountNamespaceIsRefused) {
