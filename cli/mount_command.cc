@@ -70,7 +70,14 @@ Result<std::string> Resolve(const std::string& path, const char* what) {
 
 Status CheckMountpoint(const std::string& path) {
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) return Status::FromErrno(errno, "mountpoint " + path);
+  if (stat(path.c_str(), &st) != 0) {
+    // A daemon that died (a service restarted after a crash) leaves its mount behind, and
+    // the kernel answers ENOTCONN there: ServeMount replaces such a mount.
+    const int err = errno;
+    auto entry = FindMount(path);
+    if (err == ENOTCONN && entry && entry->fstype == "fuse.modelvault") return Status::Ok();
+    return Status::FromErrno(err, "mountpoint " + path);
+  }
   if (!S_ISDIR(st.st_mode))
     return Status::InvalidArgument("mountpoint " + path + " is not a directory");
   if (FindMount(path)) {

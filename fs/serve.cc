@@ -1,6 +1,7 @@
 #include "fs/serve.h"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -100,6 +101,14 @@ Status MountSession(fuse_session* se, const MountOptions& options, UniqueFd* roo
   if (!options.mount_namespace.empty()) {
     MV_ASSIGN_OR_RETURN(auto entered, MountNamespaceVisit::Enter(options.mount_namespace));
     visit.emplace(std::move(entered));
+  }
+  struct stat st;
+  if (stat(options.mountpoint.c_str(), &st) != 0 && errno == ENOTCONN) {
+    // The mount of a daemon that died: nothing answers there any more.
+    LogWarning("replacing the dead mount at " + options.mountpoint);
+    if (umount2(options.mountpoint.c_str(), MNT_DETACH) != 0) {
+      return Status::FromErrno(errno, "removing the dead mount at " + options.mountpoint);
+    }
   }
   if (fuse_session_mount(se, options.mountpoint.c_str()) != 0) {
     return Status::IOError("cannot mount at " + options.mountpoint);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/fs/child_process.h"
@@ -115,6 +116,39 @@ TEST_F(ServiceNotifyTest, ReadyOnlyOnceTheMountAnswersAndStoppingOnSigterm) {
   EXPECT_FALSE(stopping.empty()) << "no STOPPING=1 after SIGTERM";
   EXPECT_EQ(daemon.Wait(seconds(60)), 0) << ReadFile(T("daemon.log")).value_or("");
   EXPECT_FALSE(IsMountPoint(mountpoint())) << "SIGTERM left the mount behind";
+}
+
+TEST_F(ServiceNotifyTest, ARestartAfterACrashReplacesTheDeadMount) {
+  // What Restart=on-failure meets after the daemon was killed: a mount nobody serves.
+  {
+    ChildProcess crashed(MountArgv(keyfile()), {}, T("crashed.log"));
+    for (int i = 0; i < 3000 && !IsMountPoint(mountpoint()); ++i) {
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    ASSERT_TRUE(IsMountPoint(mountpoint())) << ReadFile(T("crashed.log")).value_or("");
+    ASSERT_EQ(WriteFile(M("model.bin"), "weights"), 0);
+    crashed.Signal(SIGKILL);
+    crashed.Wait(seconds(10));
+  }
+  int err = 0;
+  EXPECT_FALSE(Lstat(M(""), &err).has_value());
+  ASSERT_EQ(err, ENOTCONN) << "expected a dead mount";
+
+  NotifySocket manager(T("notify"));
+  ASSERT_TRUE(manager.bound()) << ErrnoName(errno);
+  ChildProcess daemon(MountArgv(keyfile()), {"NOTIFY_SOCKET=" + manager.path()}, T("daemon.log"));
+  std::string m;
+  for (int i = 0; i < 300 && !Has(m, "READY=1") && daemon.running(); ++i) {
+    m = manager.Receive(milliseconds(200));
+    (void)daemon.Wait(milliseconds(0));
+  }
+  ASSERT_TRUE(Has(m, "READY=1")) << ReadFile(T("daemon.log")).value_or("");
+  EXPECT_EQ(ReadFile(M("model.bin")).value_or(""), "weights");
+  EXPECT_NE(ReadFile(T("daemon.log")).value_or("").find("replacing the dead mount"),
+            std::string::npos);
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(seconds(60)), 0);
+  EXPECT_FALSE(IsMountPoint(mountpoint())) << "a mount is left behind";
 }
 
 TEST_F(ServiceNotifyTest, AFailedUnlockExitsNonzeroWithTheErrorAndNeverSaysReady) {
