@@ -38,6 +38,10 @@ int Main(int argc, char** argv) {
   AddSignCommand(app);
   AddSigningKeyCommand(app);
   AddVerifyCommand(app);
+  // Set after the subcommands, which would inherit it.
+  app.footer(
+      "As the mount helper of fstab entries of type fuse.modelvault (see DEPLOYMENT.md):\n"
+      "  modelvault BACKING MOUNTPOINT -o config=/etc/modelvault/NAME.yaml[,ro]");
   // mount(8) runs us as `modelvault BACKING MOUNTPOINT -o OPTIONS` for fstab entries.
   std::vector<std::string> args(argv + 1, argv + argc);
   std::vector<std::string> names;
