@@ -17,9 +17,13 @@
 namespace modelvault::fs {
 namespace {
 
+// Opens `ns_path` and makes sure it is a mount namespace.
 Result<UniqueFd> OpenNamespace(const std::string& ns_path) {
   UniqueFd fd(open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return Status::FromErrno(errno, "mount namespace " + ns_path);
+  int type = ioctl(fd.get(), NS_GET_NSTYPE);
+  if (type < 0) return Status::InvalidArgument(ns_path + " is not a namespace file");
+  if (type != CLONE_NEWNS) return Status::InvalidArgument(ns_path + " is not a mount namespace");
   return fd;
 }
 
@@ -27,7 +31,9 @@ Status Join(int fd, const std::string& what) {
   if (setns(fd, CLONE_NEWNS) == 0) return Status::Ok();
   int err = errno;
   if (err == EINVAL) {
-    return Status::InvalidArgument(what + " is not a mount namespace, or this process has threads");
+    // OpenNamespace has ruled out the other cause.
+    return Status::InvalidArgument("cannot enter mount namespace " + what +
+                                   ": the process has more than one thread");
   }
   return Status::FromErrno(err, "entering mount namespace " + what);
 }
@@ -51,17 +57,14 @@ MountNamespaceVisit::~MountNamespaceVisit() {
 
 Status MountNamespaceVisit::Leave() {
   if (!home_.valid()) return Status::Ok();
-  MV_RETURN_IF_ERROR(Join(home_.get(), "of the daemon"));
+  MV_RETURN_IF_ERROR(Join(home_.get(), "/proc/self/ns/mnt (its own)"));
   home_.Reset();
   return Status::Ok();
 }
 
 Status CheckMountNamespace(const std::string& ns_path) {
-  MV_ASSIGN_OR_RETURN(UniqueFd fd, OpenNamespace(ns_path));
-  int type = ioctl(fd.get(), NS_GET_NSTYPE);
-  if (type < 0) return Status::InvalidArgument(ns_path + " is not a namespace file");
-  if (type != CLONE_NEWNS) return Status::InvalidArgument(ns_path + " is not a mount namespace");
-  return Status::Ok();
+  Result<UniqueFd> fd = OpenNamespace(ns_path);
+  return fd.ok() ? Status::Ok() : fd.status();
 }
 
 Status UnmountInNamespace(const std::string& ns_path, const std::string& mountpoint) {
