@@ -19,10 +19,12 @@
 #include "cli/commands.h"
 #include "cli/daemon.h"
 #include "cli/header_edit.h"
+#include "cli/service_notify.h"
 #include "cli/unlock.h"
 #include "config/mount_config.h"
 #include "crypto/hex.h"
 #include "crypto/signing_key.h"
+#include "fs/mount_namespace.h"
 #include "fs/serve.h"
 #include "volume/rollback_state.h"
 #include "volume/store_lock.h"
@@ -47,7 +49,8 @@ class SeenOnce {
 
 struct MountArgs {
   std::string backing, mountpoint, config;
-  std::string state_file;  // from the config; "" for the default
+  std::string mount_namespace;  // --mount-namespace: where the kernel mount is made
+  std::string state_file;       // from the config; "" for the default
   config::UnlockSettings unlock;
   AccessSettings access;
   AuditSettings audit;
@@ -72,7 +75,14 @@ Result<std::string> Resolve(const std::string& path, const char* what) {
 
 Status CheckMountpoint(const std::string& path) {
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) return Status::FromErrno(errno, "mountpoint " + path);
+  if (stat(path.c_str(), &st) != 0) {
+    // A daemon that died (a service restarted after a crash) leaves its mount behind, and
+    // the kernel answers ENOTCONN there: ServeMount replaces such a mount.
+    const int err = errno;
+    auto entry = FindMount(path);
+    if (err == ENOTCONN && entry && entry->fstype == "fuse.modelvault") return Status::Ok();
+    return Status::FromErrno(err, "mountpoint " + path);
+  }
   if (!S_ISDIR(st.st_mode))
     return Status::InvalidArgument("mountpoint " + path + " is not a directory");
   if (FindMount(path)) {
@@ -147,6 +157,10 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
     trusted.push_back({key.algorithm, key.key, pem});
   }
   MV_RETURN_IF_ERROR(CheckMountpoint(mountpoint));
+  if (!a.mount_namespace.empty()) MV_RETURN_IF_ERROR(fs::CheckMountNamespace(a.mount_namespace));
+  // Only a daemon that stays in the foreground is the process a service manager watches.
+  const bool notify = a.foreground && ServiceManagerListens();
+  if (notify) NotifyStatus("Unlocking " + backing);
   MV_ASSIGN_OR_RETURN(auto header, volume::ReadVolumeHeader(backing));
   // Opened before unlocking, so that a failed attempt is on record too.
   MV_ASSIGN_OR_RETURN(auto log, OpenAuditLog(a.audit, header));
@@ -179,6 +193,7 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
   options.read_only = a.read_only;
   options.fuse_options = SplitOptions(a.options);
   options.max_threads = a.threads;
+  options.mount_namespace = a.mount_namespace;
   options.mounter = getuid();
   options.access = access;
   options.signatures.trusted = trusted;
@@ -227,12 +242,17 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
                       {{"check", std::string(what)}, {"directory", dir}, {"detail", detail}});
       if (!st.ok()) LogWarning("audit: " + st.message());
     };
-    auto announce = [&] {
+    fs::ServeHooks hooks;
+    // Ready once a request through the mountpoint has been answered, not merely mounted.
+    hooks.answering = [&] {
       Status st = AuditRecord(daemon_log.get(), "mount", mount_fields);
       if (!st.ok()) LogWarning(st.message());
+      if (notify)
+        NotifyReady("Serving " + backing + " at " + mountpoint + " (" + opened_with + ")");
       ready();
     };
-    Status served = fs::ServeMount(std::move(vol), options, announce);
+    if (notify) hooks.stopping = [] { NotifyStopping(); };
+    Status served = fs::ServeMount(std::move(vol), options, hooks);
     // Refusals held back by the rate limit are summed up before the last record.
     if (daemon_log) (void)daemon_log->Flush();
     Status st = AuditRecord(
@@ -260,6 +280,8 @@ void AddMountCommand(CLI::App& app) {
       "  modelvault mount /srv/models.enc /models --tpm2 --tpm2-pin-file /etc/modelvault/pin\n"
       "  modelvault mount /srv/models.enc /models --pkcs11 'pkcs11:token=ops' --pin-file PIN\n"
       "  modelvault mount --config /etc/modelvault/models.yaml\n"
+      "  modelvault mount --config /etc/modelvault/models.yaml --foreground "
+      "--mount-namespace /proc/1/ns/mnt\n"
       "With no unlock option (and none in --config), TPM slots that need no PIN are tried,\n"
       "then, on a terminal, a passphrase is asked for.");
   cmd->add_option("BACKING", args->backing, "The store's backing directory");
@@ -278,9 +300,15 @@ void AddMountCommand(CLI::App& app) {
                 "Accept a manifest older than one this host has seen")
       ->group("Signed directories");
   cmd->add_option("--config", args->config, "YAML file with mount settings; flags override it");
-  cmd->add_flag("-f,--foreground", args->foreground, "Stay in the foreground");
-  cmd->add_flag("--read-only", args->read_only,
-                "Mount read-only (no lock; may run beside a writer)");
+  cmd->add_flag("-f,--foreground,!--background", args->foreground,
+                "Stay in the foreground (--background: detach, whatever --config says)");
+  cmd->add_flag("--read-only,!--read-write", args->read_only,
+                "Mount read-only (no lock; may run beside a writer); --read-write overrides "
+                "--config");
+  cmd->add_option("--mount-namespace", args->mount_namespace,
+                  "Make the kernel mount in this mount namespace (e.g. /proc/1/ns/mnt, for a "
+                  "sandboxed service)")
+      ->type_name("FILE");
   cmd->add_option("-o", args->options, "FUSE mount options, comma-separated (repeatable)");
   cmd->add_option("--threads", args->threads, "Most request threads (default: libfuse's)");
   SetAction(cmd, [cmd, args] { return RunMount(cmd, *args); });

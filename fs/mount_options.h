@@ -29,6 +29,9 @@ struct MountOptions {
   // Let file pages stay in the kernel's cache from one open to the next; off, each open
   // drops them and reads go back to the daemon (and are verified again).
   bool keep_cache = true;
+  // If set, a mount namespace file (/proc/1/ns/mnt): the kernel mount is made and removed
+  // there rather than in the daemon's own namespace (fs/mount_namespace.h).
+  std::string mount_namespace;
   // Let the kernel cache writes (read-write mounts only).
   bool writeback_cache = true;
   // Who may enter (fs/access_gate.h), and who mounted: if the policy admits anyone else, the

@@ -1,19 +1,26 @@
 #include "fs/serve.h"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/log.h"
 #include "fs/filesystem.h"
 #include "fs/fuse_ops.h"
+#include "fs/mount_namespace.h"
 
 namespace modelvault::fs {
 namespace {
@@ -67,10 +74,77 @@ void RaiseDescriptorLimit() {
   }
 }
 
+// Waits for the kernel to carry one request through `root` to the session loop and back: the
+// first one also waits for the INIT handshake, so an answer means the mount is live. Any
+// reply counts, a refusal too; only a connection that ended first does not.
+void ProbeMount(UniqueFd root, const std::function<void()>& answering) {
+  struct statfs st;
+  int rc;
+  do {
+    rc = fstatfs(root.get(), &st);
+  } while (rc != 0 && errno == EINTR);
+  int err = rc == 0 ? 0 : errno;
+  // Our own reference must not keep the mount busy for an unmount.
+  root.Reset();
+  if (err == ENOTCONN || err == ECONNABORTED) {
+    LogDebug("the mount never answered: " + std::string(strerror(err)));
+    return;
+  }
+  if (answering) answering();
+}
+
+// Makes the kernel mount, in options.mount_namespace if set, and opens its root for
+// ProbeMount. The root is opened O_PATH, which sends no request, so this cannot wait on the
+// loop that has not started yet.
+Status MountSession(fuse_session* se, const MountOptions& options, UniqueFd* root) {
+  std::optional<MountNamespaceVisit> visit;
+  if (!options.mount_namespace.empty()) {
+    MV_ASSIGN_OR_RETURN(auto entered, MountNamespaceVisit::Enter(options.mount_namespace));
+    visit.emplace(std::move(entered));
+  }
+  struct stat st;
+  if (stat(options.mountpoint.c_str(), &st) != 0 && errno == ENOTCONN) {
+    // The mount of a daemon that died: nothing answers there any more.
+    LogWarning("replacing the dead mount at " + options.mountpoint);
+    if (umount2(options.mountpoint.c_str(), MNT_DETACH) != 0) {
+      return Status::FromErrno(errno, "removing the dead mount at " + options.mountpoint);
+    }
+  }
+  if (fuse_session_mount(se, options.mountpoint.c_str()) != 0) {
+    return Status::IOError("cannot mount at " + options.mountpoint);
+  }
+  root->Reset(open(options.mountpoint.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!visit) return Status::Ok();
+  Status back = visit->Leave();
+  if (!back.ok()) {
+    fuse_session_unmount(se);
+    return back;
+  }
+  return Status::Ok();
+}
+
+// Removes the kernel mount if it is still there. In another namespace that takes a helper
+// process, since the request threads' pools may have made this one multithreaded;
+// libfuse then only closes its descriptor.
+void UnmountSession(fuse_session* se, const MountOptions& options) {
+  if (!options.mount_namespace.empty()) {
+    Status st = UnmountInNamespace(options.mount_namespace, options.mountpoint);
+    if (!st.ok()) LogWarning(st.message());
+  }
+  fuse_session_unmount(se);
+}
+
 }  // namespace
 
 Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& options,
                   const std::function<void()>& on_mounted) {
+  ServeHooks hooks;
+  hooks.mounted = on_mounted;
+  return ServeMount(std::move(volume), options, hooks);
+}
+
+Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& options,
+                  const ServeHooks& hooks) {
   std::string backing = volume->backing_dir();
   MV_ASSIGN_OR_RETURN(auto fs, Filesystem::New(std::move(volume), options));
   // Modes from the kernel are already masked by the caller's umask; ours must not apply.
@@ -87,19 +161,30 @@ Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& op
   if (fuse_set_signal_handlers(se.get()) != 0) {
     return Status::Internal("cannot install signal handlers");
   }
-  if (fuse_session_mount(se.get(), options.mountpoint.c_str()) != 0) {
+  UniqueFd root;
+  if (Status st = MountSession(se.get(), options, &root); !st.ok()) {
     fuse_remove_signal_handlers(se.get());
-    return Status::IOError("cannot mount at " + options.mountpoint);
+    return st;
   }
-  on_mounted();
+  if (hooks.mounted) hooks.mounted();
 
   std::unique_ptr<fuse_loop_config, LoopConfigDeleter> cfg(fuse_loop_cfg_create());
   fuse_loop_cfg_set_clone_fd(cfg.get(), 1);
   if (options.max_threads > 0) {
     fuse_loop_cfg_set_max_threads(cfg.get(), static_cast<unsigned>(options.max_threads));
   }
+  std::thread probe;
+  if (root.valid()) {
+    probe = std::thread(ProbeMount, std::move(root), hooks.answering);
+  } else {
+    LogWarning("cannot open the root of " + options.mountpoint + " to see the mount answer");
+    if (hooks.answering) hooks.answering();
+  }
   int rc = fuse_session_loop_mt(se.get(), cfg.get());
-  fuse_session_unmount(se.get());
+  if (hooks.stopping) hooks.stopping();
+  UnmountSession(se.get(), options);
+  // The session's descriptors are closed now, so a probe still waiting has its answer.
+  if (probe.joinable()) probe.join();
   fuse_remove_signal_handlers(se.get());
   se.reset();  // runs OnDestroy, which syncs the backing filesystem
   if (rc < 0) return Status::FromErrno(-rc, "serving " + options.mountpoint);

@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev clang-format
-  libssl-dev libfuse3-dev fuse3 libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
+  libssl-dev libfuse3-dev fuse3 libsystemd-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev attr python3
   libtss2-dev swtpm swtpm-tools tpm2-tools softhsm2 opensc p11-kit libp11-kit-dev
   help2man dpkg-dev man-db
