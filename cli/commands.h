@@ -23,6 +23,7 @@ void AddAuditCommand(CLI::App& app);
 void AddSignCommand(CLI::App& app);  // also `unfreeze`
 void AddSigningKeyCommand(CLI::App& app);
 void AddVerifyCommand(CLI::App& app);
+void AddStatusCommand(CLI::App& app);
 
 // Makes `action` what runs when `cmd` is chosen on the command line.
 void SetAction(CLI::App* cmd, std::function<Status()> action);

@@ -35,6 +35,7 @@ int Main(int argc, char** argv) {
   AddSignCommand(app);
   AddSigningKeyCommand(app);
   AddVerifyCommand(app);
+  AddStatusCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CommandFailed& failed) {

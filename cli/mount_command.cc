@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -55,6 +56,8 @@ struct MountArgs {
   bool foreground = false, read_only = false;
   std::vector<std::string> options;
   int threads = 0;
+  std::string metrics_file;
+  int metrics_interval = 15;
 };
 
 Result<std::string> Resolve(const std::string& path, const char* what) {
@@ -94,6 +97,8 @@ Status ApplyConfig(CLI::App* cmd, MountArgs* a) {
   if (cmd->count("--foreground") == 0) a->foreground = c.foreground;
   if (cmd->count("--read-only") == 0) a->read_only = c.read_only;
   if (cmd->count("--threads") == 0) a->threads = c.threads;
+  if (cmd->count("--metrics-file") == 0) a->metrics_file = c.metrics_file;
+  if (cmd->count("--metrics-interval") == 0) a->metrics_interval = c.metrics_interval;
   if (cmd->count("-o") == 0) a->options = c.fuse_options;
   if (c.log_level == "debug") SetLogLevel(LogLevel::kDebug);
   if (c.log_level == "warning") SetLogLevel(LogLevel::kWarning);
@@ -119,6 +124,13 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
     return Status::InvalidArgument("mount needs BACKING and MOUNTPOINT (or a --config with both)");
   }
   MV_ASSIGN_OR_RETURN(std::string backing, Resolve(a.backing, "store"));
+  // The daemon changes to / once it runs in the background.
+  if (!a.metrics_file.empty()) {
+    std::error_code ec;
+    auto absolute = std::filesystem::absolute(a.metrics_file, ec);
+    if (ec) return Status::FromErrno(ec.value(), "metrics file " + a.metrics_file);
+    a.metrics_file = absolute.lexically_normal().string();
+  }
   MV_ASSIGN_OR_RETURN(std::string mountpoint, Resolve(a.mountpoint, "mountpoint"));
   MV_ASSIGN_OR_RETURN(fs::AccessPolicy access, ResolveAccess(a.access, getuid()));
   if (a.require_signatures && a.trust.empty()) {
@@ -143,6 +155,7 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
   MV_ASSIGN_OR_RETURN(auto log, OpenAuditLog(a.audit, header));
   std::unique_ptr<volume::Volume> vol;
   std::string opened_with;
+  fs::MountOptions options;
   SecretBytes audit_seed;
   {
     MV_ASSIGN_OR_RETURN(Unlocked unlocked,
@@ -160,12 +173,13 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
     }
     MV_ASSIGN_OR_RETURN(vol, volume::Volume::Open(backing, unlocked.master_key));
     opened_with = "keyslot " + std::to_string(unlocked.slot_id) + ", " + unlocked.slot_type;
+    options.unlock_slot = unlocked.slot_id;
+    options.unlock_type = unlocked.slot_type;
   }
   UniqueFd lock;
   if (!a.read_only) {
     MV_ASSIGN_OR_RETURN(lock, volume::LockStoreForWriting(backing));
   }
-  fs::MountOptions options;
   options.mountpoint = mountpoint;
   options.read_only = a.read_only;
   options.fuse_options = SplitOptions(a.options);
@@ -179,6 +193,9 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
   options.signatures.volume_hex = crypto::HexEncode(header.volume_id.span());
   options.signatures.block_size = header.block_size;
   if (a.read_only) options.entry_timeout = options.attr_timeout = 10.0;
+  options.version = MODELVAULT_VERSION;
+  options.metrics_file = a.metrics_file;
+  options.metrics_interval = a.metrics_interval;
 
   const nlohmann::json mount_fields = {{"mountpoint", mountpoint},
                                        {"read_only", a.read_only},
@@ -269,6 +286,15 @@ void AddMountCommand(CLI::App& app) {
                 "Mount read-only (no lock; may run beside a writer)");
   cmd->add_option("-o", args->options, "FUSE mount options, comma-separated (repeatable)");
   cmd->add_option("--threads", args->threads, "Most request threads (default: libfuse's)");
+  cmd->add_option("--metrics-file", args->metrics_file,
+                  "Rewrite this Prometheus text-file collector file with the mount's metrics")
+      ->type_name("FILE")
+      ->group("Monitoring");
+  cmd->add_option("--metrics-interval", args->metrics_interval,
+                  "Seconds between rewrites of the metrics file (default 15)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(1, 86400))
+      ->group("Monitoring");
   SetAction(cmd, [cmd, args] { return RunMount(cmd, *args); });
 }
 

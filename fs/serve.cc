@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -14,6 +15,8 @@
 #include "base/log.h"
 #include "fs/filesystem.h"
 #include "fs/fuse_ops.h"
+#include "fs/metrics_file.h"
+#include "fs/mount_status.h"
 
 namespace modelvault::fs {
 namespace {
@@ -91,6 +94,20 @@ Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& op
     fuse_remove_signal_handlers(se.get());
     return Status::IOError("cannot mount at " + options.mountpoint);
   }
+  // Written once before the mount is announced, so that a metrics path that cannot be
+  // written fails the mount rather than going unnoticed.
+  std::unique_ptr<MetricsFile> metrics;
+  if (!options.metrics_file.empty()) {
+    auto started = MetricsFile::Start(options.metrics_file,
+                                      std::chrono::seconds(std::max(1, options.metrics_interval)),
+                                      [&fs] { return MountStatus(*fs); });
+    if (!started.ok()) {
+      fuse_session_unmount(se.get());
+      fuse_remove_signal_handlers(se.get());
+      return started.status();
+    }
+    metrics = std::move(started).value();
+  }
   on_mounted();
 
   std::unique_ptr<fuse_loop_config, LoopConfigDeleter> cfg(fuse_loop_cfg_create());
@@ -102,6 +119,11 @@ Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& op
   fuse_session_unmount(se.get());
   fuse_remove_signal_handlers(se.get());
   se.reset();  // runs OnDestroy, which syncs the backing filesystem
+  if (metrics) {
+    // No request runs any more: these are the mount's final values.
+    Status st = metrics->Stop();
+    if (!st.ok()) LogWarning("metrics file: " + st.message());
+  }
   if (rc < 0) return Status::FromErrno(-rc, "serving " + options.mountpoint);
   return Status::Ok();
 }
