@@ -144,6 +144,29 @@ TEST_F(MetricsFileTest, IsRewrittenEveryIntervalAndKeepsTheFinalValues) {
   EXPECT_EQ(ListDir(T("textfile")), std::vector<std::string>{"modelvault.prom"});
 }
 
+TEST_F(MetricsFileTest, TheConfigNamesTheFileAndFlagsOverrideIt) {
+  ASSERT_EQ(::mkdir(T("textfile").c_str(), 0755), 0);
+  const std::string config = T("mount.yaml");
+  ASSERT_EQ(WriteFile(config, "unlock:\n  keyfile: " + keyfile() + "\nmetrics:\n  file: " + Prom() +
+                                  "\n  interval: 7\n"),
+            0);
+  ASSERT_TRUE(Mount(backing(), mountpoint(), "", {"--config", config}));
+  json s = Status();
+  ASSERT_FALSE(s.is_null());
+  EXPECT_EQ(s["metrics"]["file"], Prom());
+  EXPECT_EQ(s["metrics"]["interval"], 7);
+  EXPECT_TRUE(ReadFile(Prom()).has_value());
+  ASSERT_TRUE(Unmount());
+  const std::string other = T("textfile/other.prom");
+  ASSERT_TRUE(Mount(backing(), mountpoint(), "",
+                    {"--config", config, "--metrics-file", other, "--metrics-interval", "2"}));
+  s = Status();
+  ASSERT_FALSE(s.is_null());
+  EXPECT_EQ(s["metrics"]["file"], other);
+  EXPECT_EQ(s["metrics"]["interval"], 2);
+  EXPECT_TRUE(ReadFile(other).has_value());
+}
+
 TEST_F(MetricsFileTest, AnUnwritablePathFailsTheMount) {
   CliResult r = RunCli({"mount", backing(), mountpoint(), "--keyfile", keyfile(), "--metrics-file",
                         T("no/such/dir/x.prom")});

@@ -136,6 +136,11 @@ TEST_F(StatusTest, EveryRefusalIsCountedBeyondTheAuditRateLimit) {
   struct stat st;
   EXPECT_NE(::stat(M("model.bin").c_str(), &st), 0);
   EXPECT_EQ(errno, EACCES);
+  // Reading the status lets root stat the mount's root, and nothing more.
+  EXPECT_EQ(::stat(mountpoint().c_str(), &st), 0);
+  int list_err = 0;
+  ListDir(mountpoint(), &list_err);
+  EXPECT_EQ(list_err, EACCES);
   json s = Status(mountpoint());
   ASSERT_FALSE(s.is_null());
   const uint64_t before = s["counters"]["denied_requests"].get<uint64_t>();
