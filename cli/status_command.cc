@@ -2,11 +2,10 @@
 // control attribute user.modelvault.status, fs/mount_status.h): backing directory, mode,
 // the keyslot that opened it, who may enter, signatures, and its counters. Without a
 // mountpoint, every modelvault mount on the host. Exits 1 if any mount did not answer.
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <sstream>

@@ -30,8 +30,11 @@ nlohmann::json Signatures(const SignaturePolicy& policy) {
 
 nlohmann::json SignedDirs(const std::vector<LoadedSignedDir>& dirs) {
   nlohmann::json out = nlohmann::json::array();
+  size_t bytes = 0;
   for (const LoadedSignedDir& d : dirs) {
-    if (out.size() == kMaxListedSignedDirs) break;
+    // Backing paths of deep trees can be long: the list keeps to its share of the value.
+    bytes += d.path.size() + d.key_id.size() + 120;
+    if (out.size() == kMaxListedSignedDirs || bytes > kMaxListedSignedDirBytes) break;
     out.push_back({{"path", d.path},
                    {"version", d.version},
                    {"key_id", d.key_id},

@@ -12,9 +12,11 @@ namespace modelvault::fs {
 
 class Filesystem;
 
-// At most this many signed directories are listed (the whole document must fit in one
-// extended attribute value, 64 KiB); "signed_directory_count" always has the full count.
+// At most this many signed directories are listed, in at most about this many bytes (the
+// whole document must fit in one extended attribute value, 64 KiB);
+// "signed_directory_count" always has the full count.
 inline constexpr size_t kMaxListedSignedDirs = 200;
+inline constexpr size_t kMaxListedSignedDirBytes = 48 * 1024;
 
 nlohmann::json MountStatus(Filesystem& fs);
 
