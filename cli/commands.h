@@ -26,6 +26,7 @@ void AddSigningKeyCommand(CLI::App& app);
 void AddVerifyCommand(CLI::App& app);
 void AddConfigCommand(CLI::App& app);
 void AddPolicyCommand(CLI::App& app);
+void AddStatusCommand(CLI::App& app);
 
 // Makes `action` what runs when `cmd` is chosen on the command line.
 void SetAction(CLI::App* cmd, std::function<Status()> action);

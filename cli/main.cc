@@ -41,6 +41,7 @@ int Main(int argc, char** argv) {
   AddVerifyCommand(app);
   AddConfigCommand(app);
   AddPolicyCommand(app);
+  AddStatusCommand(app);
   // Set after the subcommands, which would inherit it.
   app.footer(
       "Examples:\n"

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -63,6 +64,8 @@ struct MountArgs {
   std::optional<double> entry_timeout, attr_timeout;
   std::optional<int> readahead_kb;
   bool keep_page_cache = true;
+  std::string metrics_file;
+  int metrics_interval = 15;
 };
 
 Result<std::string> Resolve(const std::string& path, const char* what) {
@@ -109,6 +112,8 @@ Status ApplyConfig(CLI::App* cmd, MountArgs* a) {
   if (cmd->count("--foreground") == 0) a->foreground = c.foreground;
   if (cmd->count("--read-only") == 0) a->read_only = c.read_only;
   if (cmd->count("--threads") == 0) a->threads = c.threads;
+  if (cmd->count("--metrics-file") == 0) a->metrics_file = c.metrics_file;
+  if (cmd->count("--metrics-interval") == 0) a->metrics_interval = c.metrics_interval;
   if (cmd->count("-o") == 0) a->options = c.fuse_options;
   a->entry_timeout = c.entry_timeout;
   a->attr_timeout = c.attr_timeout;
@@ -138,6 +143,13 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
     return Status::InvalidArgument("mount needs BACKING and MOUNTPOINT (or a --config with both)");
   }
   MV_ASSIGN_OR_RETURN(std::string backing, Resolve(a.backing, "store"));
+  // The daemon changes to / once it runs in the background.
+  if (!a.metrics_file.empty()) {
+    std::error_code ec;
+    auto absolute = std::filesystem::absolute(a.metrics_file, ec);
+    if (ec) return Status::FromErrno(ec.value(), "metrics file " + a.metrics_file);
+    a.metrics_file = absolute.lexically_normal().string();
+  }
   MV_ASSIGN_OR_RETURN(std::string mountpoint, Resolve(a.mountpoint, "mountpoint"));
   MV_ASSIGN_OR_RETURN(fs::AccessPolicy access, ResolveAccess(a.access, getuid()));
   if (a.require_signatures && a.trust.empty()) {
@@ -166,6 +178,7 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
   MV_ASSIGN_OR_RETURN(auto log, OpenAuditLog(a.audit, header));
   std::unique_ptr<volume::Volume> vol;
   std::string opened_with;
+  fs::MountOptions options;
   SecretBytes audit_seed;
   {
     MV_ASSIGN_OR_RETURN(Unlocked unlocked,
@@ -183,12 +196,13 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
     }
     MV_ASSIGN_OR_RETURN(vol, volume::Volume::Open(backing, unlocked.master_key));
     opened_with = "keyslot " + std::to_string(unlocked.slot_id) + ", " + unlocked.slot_type;
+    options.unlock_slot = unlocked.slot_id;
+    options.unlock_type = unlocked.slot_type;
   }
   UniqueFd lock;
   if (!a.read_only) {
     MV_ASSIGN_OR_RETURN(lock, volume::LockStoreForWriting(backing));
   }
-  fs::MountOptions options;
   options.mountpoint = mountpoint;
   options.read_only = a.read_only;
   options.fuse_options = SplitOptions(a.options);
@@ -208,6 +222,9 @@ Status RunMount(CLI::App* cmd, MountArgs a) {
   if (a.attr_timeout) options.attr_timeout = *a.attr_timeout;
   if (a.readahead_kb) options.readahead_kb = *a.readahead_kb;
   options.keep_cache = a.keep_page_cache;
+  options.version = MODELVAULT_VERSION;
+  options.metrics_file = a.metrics_file;
+  options.metrics_interval = a.metrics_interval;
 
   const nlohmann::json mount_fields = {{"mountpoint", mountpoint},
                                        {"read_only", a.read_only},
@@ -311,6 +328,15 @@ void AddMountCommand(CLI::App& app) {
       ->type_name("FILE");
   cmd->add_option("-o", args->options, "FUSE mount options, comma-separated (repeatable)");
   cmd->add_option("--threads", args->threads, "Most request threads (default: libfuse's)");
+  cmd->add_option("--metrics-file", args->metrics_file,
+                  "Rewrite this Prometheus text-file collector file with the mount's metrics")
+      ->type_name("FILE")
+      ->group("Monitoring");
+  cmd->add_option("--metrics-interval", args->metrics_interval,
+                  "Seconds between rewrites of the metrics file (default 15)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(1, 86400))
+      ->group("Monitoring");
   SetAction(cmd, [cmd, args] { return RunMount(cmd, *args); });
 }
 

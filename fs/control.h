@@ -10,6 +10,9 @@
 //   setxattr reload     read .mvfrozen and .mvmanifest again (after `sign` wrote one)
 //   getxattr backing    the directory's backing path relative to the store (no secret)
 //   getxattr challenge  a fresh message for the unfreeze signature
+//   getxattr status     on the mount's root only: the daemon's counters and settings as JSON
+//                       (mount_status.h); the user who mounted may read it even when the
+//                       access policy does not admit them
 #pragma once
 
 #include <string_view>
@@ -22,5 +25,6 @@ inline constexpr std::string_view kControlUnfreeze = "user.modelvault.unfreeze";
 inline constexpr std::string_view kControlReload = "user.modelvault.reload";
 inline constexpr std::string_view kControlBacking = "user.modelvault.backing";
 inline constexpr std::string_view kControlChallenge = "user.modelvault.challenge";
+inline constexpr std::string_view kControlStatus = "user.modelvault.status";
 
 }  // namespace modelvault::fs

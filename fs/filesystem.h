@@ -9,6 +9,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -19,6 +20,7 @@
 #include "base/result.h"
 #include "fs/access_gate.h"
 #include "fs/inode_table.h"
+#include "fs/mount_counters.h"
 #include "fs/mount_options.h"
 #include "volume/volume.h"
 
@@ -68,6 +70,9 @@ class Filesystem {
   const MountOptions& options() const { return options_; }
   const AccessGate& gate() const { return gate_; }
   SignedTree& signed_tree() { return signed_; }
+  // What the daemon counts (mount_counters.h), and when it started serving.
+  MountCounters& counters() { return counters_; }
+  std::time_t start_time() const { return start_time_; }
   // EROFS if `inode` lies in a frozen directory (signed_tree.h).
   Status CheckMutable(Inode* inode, std::string_view what);
   // EROFS if the directory `name` in `parent` is itself frozen.
@@ -163,7 +168,9 @@ class Filesystem {
   MountOptions options_;
   const bool shared_;  // users other than the one who mounted may enter (IsShared)
   const AccessGate gate_;
-  SignedTree signed_;
+  MountCounters counters_;
+  const std::time_t start_time_;
+  SignedTree signed_;  // after counters_: it counts its failures there
   // Shared by opens for writing, exclusive while a directory is frozen, so that no file
   // under it is opened for writing between the check and the freeze.
   std::shared_mutex freeze_mu_;

@@ -57,7 +57,13 @@ Filesystem::Filesystem(std::unique_ptr<volume::Volume> volume, MountOptions opti
       options_(std::move(options)),
       shared_(IsShared(options_)),
       gate_(options_.access, options_.on_denied),
-      signed_(options_.signatures, options_.on_signature_failure) {
+      start_time_(std::time(nullptr)),
+      signed_(options_.signatures,
+              [this, report = options_.on_signature_failure](
+                  std::string_view what, const std::string& dir, const std::string& detail) {
+                counters_.CountSignatureFailure(what);
+                if (report) report(what, dir, detail);
+              }) {
   // A dentry cached for one user would answer another user's path walk without a request
   // (access_gate.h); with entry_timeout 0 the kernel revalidates with a LOOKUP every time.
   if (shared_) options_.entry_timeout = 0;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <mutex>
 #include <shared_mutex>
@@ -129,12 +130,24 @@ Result<size_t> Filesystem::DoRead(Inode* inode, FileHandle* fh, std::span<uint8_
                                   off_t offset) {
   std::shared_lock lock(inode->content_mu);
   if (!inode->content) return Status::FromErrno(EBADF, "read");
-  if (!fh->verifier) return inode->content->Read(fh->fd.get(), out, static_cast<uint64_t>(offset));
-  const FileVerifier& verifier = *fh->verifier;
-  return inode->content->Read(fh->fd.get(), out, static_cast<uint64_t>(offset),
-                              [&verifier](uint64_t index, std::span<const uint8_t> stored) {
-                                return verifier.CheckBlock(index, stored);
-                              });
+  // Atomic: a large read checks its parts on several threads.
+  std::atomic<bool> signature_failed{false};
+  volume::FileContent::BlockCheck check;
+  if (fh->verifier) {
+    check = [&verifier = *fh->verifier, &signature_failed](uint64_t index,
+                                                           std::span<const uint8_t> stored) {
+      Status st = verifier.CheckBlock(index, stored);
+      if (!st.ok()) signature_failed = true;
+      return st;
+    };
+  }
+  Result<size_t> n = inode->content->Read(fh->fd.get(), out, static_cast<uint64_t>(offset), check);
+  // A block off its signed Merkle leaf is a signature failure, counted by the signed tree;
+  // any other Corruption is a block that failed authentication.
+  if (!n.ok() && n.status().code() == Code::kCorruption && !signature_failed) {
+    counters_.CountAuthFailure();
+  }
+  return n;
 }
 
 Result<size_t> Filesystem::DoWrite(Inode* inode, FileHandle* fh, std::span<const uint8_t> in,

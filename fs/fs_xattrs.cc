@@ -15,6 +15,7 @@
 #include "crypto/random.h"
 #include "fs/control.h"
 #include "fs/filesystem.h"
+#include "fs/mount_status.h"
 
 namespace modelvault::fs {
 namespace {
@@ -59,6 +60,11 @@ Status Filesystem::DoControl(Inode* inode, std::string_view name, std::span<cons
 }
 
 Result<std::vector<uint8_t>> Filesystem::ReadControl(Inode* inode, std::string_view name) {
+  if (name == kControlStatus) {
+    if (inode != inodes_.root()) return Status::FromErrno(ENODATA, "status: not the mount root");
+    std::string json = MountStatus(*this).dump();
+    return std::vector<uint8_t>(json.begin(), json.end());
+  }
   std::shared_ptr<DirNode> node = inode->Node();
   if (!node) return Status::FromErrno(ENODATA, "control attribute");
   if (name == kControlBacking) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/control.h"
 #include "fs/fs_dirs.h"
 
 namespace modelvault::fs {
@@ -31,12 +32,23 @@ Caller CallerOf(fuse_req_t req) {
 
 void ReplyStatus(fuse_req_t req, const Status& st) { fuse_reply_err(req, st.ToErrno()); }
 
-// Asks the access gate (access_gate.h); a refused request is answered EACCES here.
+// Asks the access gate (access_gate.h); a refused request is counted and answered EACCES
+// here (the audit trail may hold back repeated refusals; the counter does not).
 bool Admit(fuse_req_t req, std::string_view operation) {
   Status st = Fs(req).gate().Check(req, operation);
   if (st.ok()) return true;
+  Fs(req).counters().CountDenied();
   fuse_reply_err(req, EACCES);
   return false;
+}
+
+// The user who mounted may read the mount's status even if the policy does not admit them
+// (root mounting a store for a service user). The kernel asks for the root's attributes
+// before it reads an attribute of it, so those pass too: they are the backing root's,
+// which the user who mounted can read anyway. Nothing else of the tree does.
+bool AdmitMounterToStatus(fuse_req_t req, fuse_ino_t ino, std::string_view operation) {
+  if (ino == FUSE_ROOT_ID && fuse_req_ctx(req)->uid == Fs(req).options().mounter) return true;
+  return Admit(req, operation);
 }
 
 void ReplyEntry(fuse_req_t req, const Result<fuse_entry_param>& e) {
@@ -94,7 +106,7 @@ void OnForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) noex
 }
 
 void OnGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) noexcept {
-  if (!Admit(req, "getattr")) return;
+  if (!AdmitMounterToStatus(req, ino, "getattr")) return;
   ReplyAttr(req, ino, Fs(req).DoGetattr(In(req, ino)));
 }
 
@@ -176,8 +188,10 @@ void OnRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
   if (!Admit(req, "read")) return;
   thread_local std::vector<uint8_t> buf;
   if (buf.size() < size) buf.resize(size);
+  Fs(req).counters().CountRead();
   auto n = Fs(req).DoRead(In(req, ino), Fh(fi), std::span(buf.data(), size), off);
   if (!n.ok()) return ReplyStatus(req, n.status());
+  Fs(req).counters().CountReadBytes(*n);
   fuse_reply_buf(req, reinterpret_cast<const char*>(buf.data()), *n);
 }
 
@@ -185,8 +199,10 @@ void OnWrite(fuse_req_t req, fuse_ino_t ino, const char* data, size_t size, off_
              fuse_file_info* fi) noexcept {
   if (!Admit(req, "write")) return;
   auto in = std::span(reinterpret_cast<const uint8_t*>(data), size);
+  Fs(req).counters().CountWrite();
   auto n = Fs(req).DoWrite(In(req, ino), Fh(fi), in, off);
   if (!n.ok()) return ReplyStatus(req, n.status());
+  Fs(req).counters().CountWrittenBytes(*n);
   fuse_reply_write(req, *n);
 }
 
@@ -280,7 +296,10 @@ void ReplySized(fuse_req_t req, const char* data, size_t len, size_t size) {
 }
 
 void OnGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) noexcept {
-  if (!Admit(req, "getxattr")) return;
+  if (name == kControlStatus ? !AdmitMounterToStatus(req, ino, "getxattr")
+                             : !Admit(req, "getxattr")) {
+    return;
+  }
   auto value = Fs(req).DoGetxattr(In(req, ino), name);
   if (!value.ok()) return ReplyStatus(req, value.status());
   ReplySized(req, reinterpret_cast<const char*>(value->data()), value->size(), size);

@@ -43,6 +43,14 @@ struct MountOptions {
   // Signed directories: trusted keys and rules (signed_tree.h), and who hears of failures.
   SignaturePolicy signatures;
   SignatureFailureFn on_signature_failure;
+  // What the daemon reports about itself (mount_status.h): the keyslot that opened the
+  // store and the program's version; and the metrics file it rewrites every
+  // metrics_interval seconds ("" = none; docs/MONITORING.md).
+  int unlock_slot = -1;
+  std::string unlock_type;
+  std::string version;
+  std::string metrics_file;
+  int metrics_interval = 15;
 };
 
 // True if users other than the one who mounted can reach the mount: the policy admits them,

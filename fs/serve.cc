@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -20,7 +21,9 @@
 #include "base/log.h"
 #include "fs/filesystem.h"
 #include "fs/fuse_ops.h"
+#include "fs/metrics_file.h"
 #include "fs/mount_namespace.h"
+#include "fs/mount_status.h"
 
 namespace modelvault::fs {
 namespace {
@@ -166,6 +169,20 @@ Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& op
     fuse_remove_signal_handlers(se.get());
     return st;
   }
+  // Written once before the mount is announced, so that a metrics path that cannot be
+  // written fails the mount rather than going unnoticed.
+  std::unique_ptr<MetricsFile> metrics;
+  if (!options.metrics_file.empty()) {
+    auto started = MetricsFile::Start(options.metrics_file,
+                                      std::chrono::seconds(std::max(1, options.metrics_interval)),
+                                      [&fs] { return MountStatus(*fs); });
+    if (!started.ok()) {
+      UnmountSession(se.get(), options);
+      fuse_remove_signal_handlers(se.get());
+      return started.status();
+    }
+    metrics = std::move(started).value();
+  }
   if (hooks.mounted) hooks.mounted();
 
   std::unique_ptr<fuse_loop_config, LoopConfigDeleter> cfg(fuse_loop_cfg_create());
@@ -187,6 +204,11 @@ Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& op
   if (probe.joinable()) probe.join();
   fuse_remove_signal_handlers(se.get());
   se.reset();  // runs OnDestroy, which syncs the backing filesystem
+  if (metrics) {
+    // No request runs any more: these are the mount's final values.
+    Status st = metrics->Stop();
+    if (!st.ok()) LogWarning("metrics file: " + st.message());
+  }
   if (rc < 0) return Status::FromErrno(-rc, "serving " + options.mountpoint);
   return Status::Ok();
 }

@@ -145,6 +145,8 @@ std::shared_ptr<SignedRoot> SignedTree::RootOf(const DirNode& node, std::string*
           path = p->name + (path.empty() ? "" : "/") + path;
         }
         dir->root = SignedRoot::Load(n->dirfd.get(), path, policy_);
+        std::erase_if(loaded_, [](const auto& weak) { return weak.expired(); });
+        loaded_.push_back(dir->root);
         if (!dir->root->status().ok() && on_failure_) {
           on_failure_(dir->root->failure(), path, dir->root->status().message());
         }
@@ -241,6 +243,22 @@ Status SignedTree::Unfreeze(DirNode& node, int dirfd, std::span<const uint8_t> s
 Status SignedTree::Reload(DirNode& node, int dirfd) {
   Refresh(node, dirfd);
   return Status::Ok();
+}
+
+std::vector<LoadedSignedDir> SignedTree::Loaded() const {
+  std::vector<LoadedSignedDir> out;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& weak : loaded_) {
+      std::shared_ptr<SignedRoot> root = weak.lock();
+      if (!root) continue;
+      const volume::Manifest& m = root->manifest();
+      out.push_back({root->path(), m.version, m.public_key.empty() ? "" : m.KeyId(),
+                     root->status().ok() ? "" : root->failure()});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  return out;
 }
 
 }  // namespace modelvault::fs

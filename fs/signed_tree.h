@@ -80,6 +80,14 @@ class FileVerifier {
   SignatureFailureFn on_failure_;
 };
 
+// A signed directory the daemon has loaded, for `modelvault status`.
+struct LoadedSignedDir {
+  std::string path;  // backing path relative to the store, as in the audit trail
+  uint64_t version = 0;
+  std::string key_id;
+  std::string failure;  // "" if it passed its checks, else the check that failed
+};
+
 class SignedTree {
  public:
   SignedTree(SignaturePolicy policy, SignatureFailureFn on_failure)
@@ -110,6 +118,10 @@ class SignedTree {
   Status Unfreeze(DirNode& node, int dirfd, std::span<const uint8_t> signature);
   Status Reload(DirNode& node, int dirfd);
 
+  // The signed directories loaded now (a directory is loaded when a file under it is
+  // first opened), sorted by path.
+  std::vector<LoadedSignedDir> Loaded() const;
+
  private:
   // The signed directory `node` lies in (itself or above), loading it if needed; null if
   // none. `relative` gets the node's path inside it.
@@ -122,6 +134,8 @@ class SignedTree {
   const SignatureFailureFn on_failure_;
   mutable std::mutex mu_;
   std::map<const DirNode*, std::vector<uint8_t>> challenges_;  // guarded by mu_
+  // Every root RootOf() loaded; a root dropped by its node (reloaded, forgotten) expires.
+  std::vector<std::weak_ptr<SignedRoot>> loaded_;  // guarded by mu_
 };
 
 }  // namespace modelvault::fs
