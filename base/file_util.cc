@@ -77,8 +77,9 @@ Status WriteNewFile(const std::string& path, std::span<const uint8_t> bytes, int
   return FsyncDir(DirName(path));
 }
 
-Status WriteFileAtomically(const std::string& path, std::span<const uint8_t> bytes, int mode) {
-  std::string tmp = path + ".tmp";
+Status WriteFileAtomically(const std::string& path, std::span<const uint8_t> bytes, int mode,
+                           std::string_view temp_suffix) {
+  std::string tmp = path + std::string(temp_suffix);
   unlink(tmp.c_str());
   {
     UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));

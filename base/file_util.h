@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -18,7 +19,8 @@ Result<std::vector<uint8_t>> ReadFileBytes(const std::string& path, size_t max_s
 Result<SecretBytes> ReadSecretFile(const std::string& path, size_t max_size);
 // Replaces `path` atomically: writes a temporary file beside it, fsyncs it, renames it over
 // `path` and fsyncs the directory, so a crash leaves either the old or the new contents.
-Status WriteFileAtomically(const std::string& path, std::span<const uint8_t> bytes, int mode);
+Status WriteFileAtomically(const std::string& path, std::span<const uint8_t> bytes, int mode,
+                           std::string_view temp_suffix = ".tmp");
 // Creates `path` exclusively (fails if it exists) with `mode`, writes and fsyncs `bytes`.
 Status WriteNewFile(const std::string& path, std::span<const uint8_t> bytes, int mode);
 

@@ -114,7 +114,9 @@ Status ApplyConfig(CLI::App* cmd, MountArgs* a) {
   if (cmd->count("--threads") == 0) a->threads = c.threads;
   if (cmd->count("--metrics-file") == 0) a->metrics_file = c.metrics_file;
   if (cmd->count("--metrics-interval") == 0) a->metrics_interval = c.metrics_interval;
-  if (cmd->count("-o") == 0) a->options = c.fuse_options;
+  // -o adds to the file's options: an fstab line's options (ro aside, which mount.fuse3
+  // turns into -o too) must not drop the ones the config asks for.
+  a->options.insert(a->options.begin(), c.fuse_options.begin(), c.fuse_options.end());
   a->entry_timeout = c.entry_timeout;
   a->attr_timeout = c.attr_timeout;
   a->readahead_kb = c.readahead_kb;
@@ -293,7 +295,7 @@ void AddMountCommand(CLI::App& app) {
   cmd->footer(
       "Examples:\n"
       "  modelvault mount /srv/models.enc /models --keyfile /etc/modelvault/models.key\n"
-      "  modelvault mount /srv/models.enc /models --keyfile KEY --read-only -o allow_other\n"
+      "  modelvault mount /srv/models.enc /models --keyfile KEY --read-only --allow-uid inference\n"
       "  modelvault mount /srv/models.enc /models --tpm2 --tpm2-pin-file /etc/modelvault/pin\n"
       "  modelvault mount /srv/models.enc /models --pkcs11 'pkcs11:token=ops' --pin-file PIN\n"
       "  modelvault mount --config /etc/modelvault/models.yaml\n"

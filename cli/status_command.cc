@@ -1,7 +1,7 @@
 // `modelvault status [MOUNTPOINT]`: what each mount daemon reports about itself (its
 // control attribute user.modelvault.status, fs/mount_status.h): backing directory, mode,
 // the keyslot that opened it, who may enter, signatures, and its counters. Without a
-// mountpoint, every modelvault mount on the host. Exits 1 if any mount did not answer.
+// mountpoint, every modelvault mount on the host. Exits 1 if any mount gave no status.
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -184,7 +184,7 @@ Status RunStatus(const StatusArgs& a) {
   if (silent.size() == 1) return Status::IOError(first_error);
   if (silent.size() > 1) {
     return Status::IOError(std::to_string(silent.size()) +
-                           " mounts did not answer: " + List(silent, ""));
+                           " mounts gave no status: " + List(silent, ""));
   }
   return Status::Ok();
 }

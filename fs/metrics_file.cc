@@ -1,5 +1,7 @@
 #include "fs/metrics_file.h"
 
+#include <unistd.h>
+
 #include <sstream>
 
 #include "base/file_util.h"
@@ -132,8 +134,13 @@ Status MetricsFile::Stop() {
 
 Status MetricsFile::Write(bool up) {
   std::string text = MetricsText(status_(), up);
-  return WriteFileAtomically(
-      path_, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644);
+  // A temporary name of this process's own: a daemon mounting the store again may start
+  // writing the same file while this one writes its final values. The textfile collector
+  // reads only *.prom files, so it never sees a half-written one.
+  Status st = WriteFileAtomically(
+      path_, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644,
+      ".tmp." + std::to_string(getpid()));
+  return st.ok() ? st : st.Annotate("metrics file " + path_);
 }
 
 void MetricsFile::Run() {
@@ -142,7 +149,7 @@ void MetricsFile::Run() {
     lock.unlock();
     Status st = Write(true);
     // A full disk or a removed directory would repeat the same error every interval.
-    if (!st.ok() && st.message() != last_error_) LogWarning("metrics file: " + st.message());
+    if (!st.ok() && st.message() != last_error_) LogWarning(st.message());
     last_error_ = st.ok() ? "" : st.message();
     lock.lock();
   }

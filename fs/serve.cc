@@ -207,7 +207,7 @@ Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& op
   if (metrics) {
     // No request runs any more: these are the mount's final values.
     Status st = metrics->Stop();
-    if (!st.ok()) LogWarning("metrics file: " + st.message());
+    if (!st.ok()) LogWarning(st.message());
   }
   if (rc < 0) return Status::FromErrno(-rc, "serving " + options.mountpoint);
   return Status::Ok();

@@ -162,6 +162,18 @@ TEST_F(FstabMountTest, TheFileDecidesReadOnlyUnlessRoIsGiven) {
   ASSERT_TRUE(Unmount());
 }
 
+TEST_F(FstabMountTest, TheLinesOptionsAddToTheFilesOptions) {
+  ASSERT_EQ(WriteFile(config_, ReadFile(config_).value_or("") + "fuse_options: [noatime]\n"), 0);
+  CliResult r = RunCommand({"mount", "-t", "fuse.modelvault", backing(), mountpoint(), "-o",
+                            "config=" + config_ + ",noexec"});
+  ASSERT_TRUE(r.ok()) << r.Describe();
+  const std::string options = MountOptions(mountpoint());
+  EXPECT_NE(options.find("noexec"), std::string::npos) << options;
+  EXPECT_NE(options.find("noatime"), std::string::npos)
+      << "the file's option was dropped: " << options;
+  ASSERT_TRUE(SystemUmount());
+}
+
 TEST_F(FstabMountTest, AnUnknownOptionIsRefusedByName) {
   CliResult r = RunCommand({"mount", "-t", "fuse.modelvault", backing(), mountpoint(), "-o",
                             "config=" + config_ + ",frobnicate"});

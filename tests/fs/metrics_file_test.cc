@@ -68,6 +68,15 @@ Exposition Parse(const std::string& text) {
   return e;
 }
 
+// Whether `pid` has exited: gone, or a zombie nobody has reaped yet (a daemon's parent is
+// whatever adopted it).
+bool Exited(pid_t pid) {
+  auto stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return true;
+  size_t paren = stat->rfind(')');
+  return paren != std::string::npos && stat->compare(paren + 2, 1, "Z") == 0;
+}
+
 class MetricsFileTest : public MountFixture {
  protected:
   Options GetOptions() const override { return {.block_size = 4096, .mount = false}; }
@@ -165,6 +174,24 @@ TEST_F(MetricsFileTest, TheConfigNamesTheFileAndFlagsOverrideIt) {
   EXPECT_EQ(s["metrics"]["file"], other);
   EXPECT_EQ(s["metrics"]["interval"], 2);
   EXPECT_TRUE(ReadFile(other).has_value());
+}
+
+TEST_F(MetricsFileTest, UnmountingAReadOnlyMountWaitsForTheFinalValues) {
+  // A read-only daemon holds no store lock; umount still returns only once it has exited,
+  // so the final values are there and a new mount may take over the file at once.
+  ASSERT_EQ(::mkdir(T("textfile").c_str(), 0755), 0);
+  const std::vector<std::string> flags = {"--read-only", "--metrics-file", Prom(),
+                                          "--metrics-interval", "30"};
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(Mount(flags)) << "round " << round;
+    pid_t daemon = DaemonPid(mountpoint());
+    ASSERT_GT(daemon, 0);
+    ASSERT_TRUE(Unmount()) << "round " << round;
+    EXPECT_TRUE(Exited(daemon)) << "the daemon still runs after umount returned";
+    Exposition f = Parse(ReadFile(Prom()).value_or(""));
+    EXPECT_EQ(f.samples["modelvault_up"], "0") << "round " << round;
+  }
+  EXPECT_EQ(ListDir(T("textfile")), std::vector<std::string>{"modelvault.prom"});
 }
 
 TEST_F(MetricsFileTest, AnUnwritablePathFailsTheMount) {
