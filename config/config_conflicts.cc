@@ -53,7 +53,11 @@ void CheckUnlockOrder(const Node& root, const UnlockSettings& u, Problems& p) {
 void CheckFuseOptions(const Node& root, const MountConfig& c, Problems& p) {
   Node list = Section(root, "fuse_options");
   if (!list.IsSequence()) return;
-  bool read_only_given = HasKey(root, "read_only");
+  // Only a valid "read_only" is contradicted; a bad one has its own problem.
+  Node read_only = Section(root, "read_only");
+  bool unused = false;
+  bool read_only_given = read_only.IsScalar() && !IsQuoted(read_only) &&
+                         YAML::convert<bool>::decode(read_only, unused);
   std::set<std::string> entries, options;
   for (const Node& item : list) {
     if (!item.IsScalar() || !entries.insert(item.Scalar()).second) continue;

@@ -228,6 +228,11 @@ TEST_F(ConfigCheckTest, BooleansAndNumbersMayNotBeQuoted) {
              "line 5: \"entry_timeout\" must be a number of seconds from 0 to 86400, not a string",
              "line 6: \"tpm2\" must be true or false, not a string"}));
   EXPECT_EQ(Problems(store_ + "read_only: true\nthreads: 4\nlog_level: 'info'\n"), Lines{});
+  // A refused read_only is not then said to be contradicted by "ro".
+  EXPECT_EQ(Problems(store_ + "read_only: 'false'\nfuse_options: [ro]\n"),
+            (Lines{"line 3: \"read_only\" must be true or false, not a string",
+                   "line 4: \"ro\" in \"fuse_options\" mounts read-only while the daemon serves "
+                   "writes; set \"read_only: true\""}));
 }
 
 }  // namespace
