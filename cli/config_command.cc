@@ -14,10 +14,22 @@ std::string Join(const std::vector<std::string>& words) {
   return out;
 }
 
+// The unlock methods a mount tries: "order", else every method the section gives what it
+// needs, else the ones tried when nothing is said.
+std::string UnlockMethods(const config::UnlockSettings& u) {
+  if (!u.order.empty()) return Join(u.order);
+  if (!u.AnyGiven()) return "tpm2 without a PIN, then a passphrase typed at a terminal";
+  std::vector<std::string> given;
+  for (std::string_view method : config::kUnlockMethods) {
+    if (u.Gives(method)) given.emplace_back(method);
+  }
+  return Join(given);
+}
+
 // "/srv/models.enc at /models, read-only; unlock tpm2, recovery; access 2 uids, ...".
 std::string Summary(const config::MountConfig& c) {
   std::string out = c.backing + " at " + c.mountpoint + (c.read_only ? ", read-only" : "");
-  if (!c.unlock.order.empty()) out += "; unlock " + Join(c.unlock.order);
+  out += "; unlock " + UnlockMethods(c.unlock);
   if (c.allow_uids.empty() && c.allow_gids.empty()) {
     out += "; access: the user who mounts";
   } else {
@@ -57,9 +69,9 @@ void AddConfigCommand(CLI::App& app) {
   check->footer(
       "Reads FILE as the whole description of one store: \"backing\" and \"mountpoint\" are\n"
       "required. Prints each problem as \"FILE: line N: what\" (syntax, unknown keys, wrong\n"
-      "types, relative paths, repeated entries, settings that contradict each other) and\n"
-      "exits 1; prints \"FILE: OK\" and a summary and exits 0 if there is none. Reads no key\n"
-      "and touches no store.\n"
+      "types, relative paths, repeated entries, unknown users or groups, settings that\n"
+      "contradict each other) and exits 1; prints \"FILE: OK\" and a summary and exits 0 if\n"
+      "there is none. Reads no key and touches no store.\n"
       "Examples:\n"
       "  modelvault config check /etc/modelvault/models.yaml\n"
       "  modelvault config check ./staging.yaml && cp ./staging.yaml /etc/modelvault/models.yaml");

@@ -18,17 +18,32 @@ struct PolicyArgs {
   std::string config, policy;
 };
 
-// --policy, else this host's policy, else the one installed with the program.
+// --policy, else this host's policy, else the one installed with the program; "" if
+// neither of those exists.
 std::string PolicyPath(const std::string& given) {
   if (!given.empty()) return given;
   if (access(kHostPolicy, F_OK) == 0) return kHostPolicy;
-  return MODELVAULT_DEFAULT_POLICY;
+  if (access(MODELVAULT_DEFAULT_POLICY, F_OK) == 0) return MODELVAULT_DEFAULT_POLICY;
+  return "";
 }
 
 Outcome RunPolicyCheck(const PolicyArgs& a) {
+  // A missing or malformed policy checks nothing: exit 2.
   std::string policy_path = PolicyPath(a.policy);
-  auto policy = config::LoadStorePolicy(policy_path);
-  if (!policy.ok()) return {policy.status(), 2};  // a malformed policy checks nothing
+  if (policy_path.empty()) {
+    return {Status::NotFound(std::string("no policy: neither ") + kHostPolicy + " nor " +
+                             MODELVAULT_DEFAULT_POLICY + " exists; give one with --policy"),
+            2};
+  }
+  config::CheckedPolicy checked_policy = config::CheckStorePolicy(policy_path);
+  if (!checked_policy.problems.empty()) {
+    for (const std::string& problem : checked_policy.problems) std::cout << problem << "\n";
+    return {Status::InvalidArgument(policy_path + ": " +
+                                    std::to_string(checked_policy.problems.size()) +
+                                    " problem(s) in the policy"),
+            2};
+  }
+  const config::StorePolicy* policy = &checked_policy.policy;
   config::CheckedConfig checked = config::CheckMountConfig(a.config);
   if (!checked.problems.empty()) {
     for (const std::string& problem : checked.problems) std::cout << problem << "\n";
@@ -62,7 +77,8 @@ void AddPolicyCommand(CLI::App& app) {
       "Reads the store's header from the config's \"backing\" (no key needed; not\n"
       "authenticated) and the config itself, and prints each broken rule as \"RULE: what was\n"
       "found\". Exits 0 if every rule holds, 1 on a violation or an unusable config or store,\n"
-      "2 if the policy itself is malformed. Rules: docs/POLICY.md.\n"
+      "2 if the policy is missing or malformed (each problem printed as \"FILE: line N:\n"
+      "what\"). Rules: docs/POLICY.md.\n"
       "Without --policy: " +
       std::string(kHostPolicy) + " if it exists, else\n  " + MODELVAULT_DEFAULT_POLICY +
       "\n"

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <filesystem>
+#include <set>
+#include <sstream>
 #include <string_view>
 
 #include "config/yaml_fields.h"
@@ -19,10 +22,16 @@ int KeyLine(const Node& map, std::string_view name) {
 
 Node Section(const Node& root, std::string_view name) { return FindEntry(root, name).second; }
 
+// True if absolute path `inner` is `outer` or below it, once "." and ".." are resolved as
+// text (the paths need not exist where the config is checked).
 bool Inside(const std::string& inner, const std::string& outer) {
   if (inner.empty() || outer.empty()) return false;
-  std::string prefix = outer.ends_with("/") ? outer : outer + "/";
-  return inner == outer || inner.starts_with(prefix);
+  std::filesystem::path in = std::filesystem::path(inner).lexically_normal();
+  std::filesystem::path out = std::filesystem::path(outer).lexically_normal();
+  // "/a/b/" normalises to "/a/b/", whose last element is empty.
+  if (!in.has_filename()) in = in.parent_path();
+  if (!out.has_filename()) out = out.parent_path();
+  return std::mismatch(out.begin(), out.end(), in.begin(), in.end()).first == out.end();
 }
 
 void CheckUnlockOrder(const Node& root, const UnlockSettings& u, Problems& p) {
@@ -38,28 +47,44 @@ void CheckUnlockOrder(const Node& root, const UnlockSettings& u, Problems& p) {
   }
 }
 
+// Each option of `fuse_options`, whose entries may each hold several joined by commas as
+// -o takes them, once: a repeated entry ReadStringList reported already, a repeated option
+// inside entries is reported here.
 void CheckFuseOptions(const Node& root, const MountConfig& c, Problems& p) {
   Node list = Section(root, "fuse_options");
   if (!list.IsSequence()) return;
-  bool read_only_given = HasKey(root, "read_only");
+  // Only a valid "read_only" is contradicted; a bad one has its own problem.
+  Node read_only = Section(root, "read_only");
+  bool unused = false;
+  bool read_only_given = read_only.IsScalar() && !IsQuoted(read_only) &&
+                         YAML::convert<bool>::decode(read_only, unused);
+  std::set<std::string> entries, options;
   for (const Node& item : list) {
-    if (!item.IsScalar()) continue;
-    std::string option = item.Scalar();
-    std::string name = option.substr(0, option.find('='));
-    std::string what;
-    if (name == "allow_other") {
-      what = "is set by the daemon when \"access\" admits other users; list them there";
-    } else if (name == "default_permissions" || name == "fsname" || name == "subtype") {
-      what = "is set by the daemon itself";
-    } else if (name == "ro") {
-      what = c.read_only ? "repeats \"read_only: true\""
-             : read_only_given
-                 ? "contradicts \"read_only: false\""
-                 : "mounts read-only while the daemon serves writes; set \"read_only: true\"";
-    } else if (name == "rw") {
-      what = c.read_only ? "contradicts \"read_only: true\"" : "is the default; leave it out";
+    if (!item.IsScalar() || !entries.insert(item.Scalar()).second) continue;
+    std::stringstream joined(item.Scalar());
+    std::string option;
+    while (std::getline(joined, option, ',')) {
+      if (option.empty()) continue;
+      if (!options.insert(option).second) {
+        p.Add(LineOf(item), "\"" + option + "\" appears twice in \"fuse_options\"");
+        continue;
+      }
+      std::string name = option.substr(0, option.find('='));
+      std::string what;
+      if (name == "allow_other") {
+        what = "is set by the daemon when \"access\" admits other users; list them there";
+      } else if (name == "default_permissions" || name == "fsname" || name == "subtype") {
+        what = "is set by the daemon itself";
+      } else if (name == "ro") {
+        what = c.read_only ? "repeats \"read_only: true\""
+               : read_only_given
+                   ? "contradicts \"read_only: false\""
+                   : "mounts read-only while the daemon serves writes; set \"read_only: true\"";
+      } else if (name == "rw" && c.read_only) {
+        what = "contradicts \"read_only: true\"";
+      }
+      if (!what.empty()) p.Add(LineOf(item), "\"" + option + "\" in \"fuse_options\" " + what);
     }
-    if (!what.empty()) p.Add(LineOf(item), "\"" + option + "\" in \"fuse_options\" " + what);
   }
 }
 

@@ -14,11 +14,12 @@ namespace modelvault::config {
 //   - signatures.require without a trusted key;
 //   - an unlock.order method that "unlock" does not say how to use;
 //   - access.executables without uids or gids to run them;
-//   - fuse_options the daemon sets itself (allow_other, default_permissions, fsname,
-//     subtype) or that say what another key says (ro, rw: "read_only");
+//   - fuse_options (each entry split at commas, as -o takes them) the daemon sets itself
+//     (allow_other, default_permissions, fsname, subtype), "ro" (say "read_only"), "rw"
+//     with "read_only: true", and an option given twice;
 //   - positive cache.entry_timeout on a shared mount (the access gate needs 0);
 //   - one file used as both audit log and metrics file; a mountpoint inside the backing
-//     directory or the other way round.
+//     directory or the other way round (after resolving "." and ".." in the text).
 void CheckConflicts(const YAML::Node& root, const MountConfig& config, Problems& p);
 
 // True if the access list admits anyone but root (who mounts from the service unit), so

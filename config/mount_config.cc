@@ -1,11 +1,17 @@
 #include "config/mount_config.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <set>
 #include <string_view>
 
-#include "base/file_util.h"
 #include "config/config_conflicts.h"
 #include "config/yaml_fields.h"
 
@@ -17,6 +23,7 @@ constexpr int kMaxThreads = 1024;
 constexpr int kMaxMetricsInterval = 86400;
 constexpr double kMaxCacheSeconds = 86400;
 constexpr int kMaxReadaheadKb = 1 << 20;
+constexpr size_t kMaxLookupBuffer = 1 << 22;  // for getpwnam_r and getgrnam_r
 constexpr std::array<std::string_view, 14> kTopKeys = {
     "backing", "mountpoint", "read_only", "foreground", "fuse_options", "threads", "log_level",
     "unlock",  "state_file", "access",    "audit",      "signatures",   "metrics", "cache"};
@@ -93,12 +100,64 @@ void ReadUnlock(Problems& p, const Node& key, const Node& value, UnlockSettings*
   if (std::find(u->order.begin(), u->order.end(), "tpm2") != u->order.end()) u->tpm2 = true;
 }
 
+// A decimal uid or gid; (uid_t)-1 means "no change" to the kernel and is no id.
+bool IsIdNumber(const std::string& text) {
+  if (text.empty() || text.size() > 10 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  return std::stoull(text) < UINT32_MAX;
+}
+
+// Each name in list `value` (read into `names`) must be a user (or, with `groups`, a group)
+// of this host's databases, as the mount resolves it; numbers are taken as they are.
+void CheckNames(Problems& p, const Node& value, const std::vector<std::string>& names,
+                bool groups) {
+  if (!value.IsSequence()) return;
+  std::set<std::string> checked;
+  for (const Node& item : value) {
+    if (!item.IsScalar()) continue;
+    const std::string& name = item.Scalar();
+    bool listed = std::find(names.begin(), names.end(), name) != names.end();
+    if (!listed || IsIdNumber(name) || !checked.insert(name).second) continue;
+    int rc = ERANGE;
+    bool found = false;
+    // A group with many members may need more room than the first buffer.
+    for (size_t size = 16384; rc == ERANGE && size <= kMaxLookupBuffer; size *= 4) {
+      std::vector<char> buf(size);
+      if (groups) {
+        group gr;
+        group* result = nullptr;
+        rc = getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &result);
+        found = result != nullptr;
+      } else {
+        passwd pw;
+        passwd* result = nullptr;
+        rc = getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &result);
+        found = result != nullptr;
+      }
+    }
+    const std::string kind = groups ? "group" : "user";
+    if (rc != 0) {
+      p.Add(LineOf(item), "cannot look up " + kind + " " + name + ": " + std::strerror(rc));
+    } else if (!found) {
+      p.Add(LineOf(item), "no " + kind + " named " + name);
+    }
+  }
+}
+
 void ReadAccess(Problems& p, const Node& key, const Node& value, MountConfig* c) {
   if (!ExpectMap(p, key, value, "a mapping with keys " + Join(kAccessKeys))) return;
   ForEachEntry(p, value, kAccessKeys, " in \"access\"", [&](const Node& k, const Node& v) {
     const std::string& n = k.Scalar();
-    if (n == "uids") ReadStringList(p, k, v, &c->allow_uids);
-    if (n == "gids") ReadStringList(p, k, v, &c->allow_gids);
+    if (n == "uids") {
+      ReadStringList(p, k, v, &c->allow_uids);
+      CheckNames(p, v, c->allow_uids, /*groups=*/false);
+    }
+    if (n == "gids") {
+      ReadStringList(p, k, v, &c->allow_gids);
+      CheckNames(p, v, c->allow_gids, /*groups=*/true);
+    }
     if (n == "executables") ReadStringList(p, k, v, &c->allow_executables, /*paths=*/true);
   });
 }
@@ -188,22 +247,11 @@ void ReadTopKey(Problems& p, const Node& key, const Node& value, MountConfig* c)
   if (name == "unlock") ReadUnlock(p, key, value, &c->unlock);
 }
 
-// Reads `path` into `config`, reporting every problem; `complete` also requires the keys
-// that name the store and where it is shown.
-void Read(const std::string& path, bool complete, MountConfig* config, Problems& p) {
-  auto bytes = ReadFileBytes(path, kMaxConfigSize);
-  if (!bytes.ok()) {
-    p.Add(0, bytes.status().message());
-    return;
-  }
+// Reads the file of `p` into `config`, reporting every problem; `complete` also requires
+// the keys that name the store and where it is shown.
+void Read(bool complete, MountConfig* config, Problems& p) {
   Node root;
-  // yaml-cpp reports malformed input by throwing; nothing thrown may leave config/.
-  try {
-    root = YAML::Load(std::string(bytes->begin(), bytes->end()));
-  } catch (const YAML::Exception& e) {
-    p.Add(LineOf(e.mark), e.msg);
-    return;
-  }
+  if (!ParseYamlFile(p, kMaxConfigSize, &root)) return;
   if (!root.IsNull() && !root.IsMap()) {
     p.Add(LineOf(root), "the top level must be a mapping of settings");
     return;
@@ -226,7 +274,7 @@ void Read(const std::string& path, bool complete, MountConfig* config, Problems&
 Result<MountConfig> LoadMountConfig(const std::string& path) {
   Problems problems(path);
   MountConfig config;
-  Read(path, /*complete=*/false, &config, problems);
+  Read(/*complete=*/false, &config, problems);
   if (!problems.empty()) return problems.ToStatus();
   return config;
 }
@@ -234,7 +282,7 @@ Result<MountConfig> LoadMountConfig(const std::string& path) {
 CheckedConfig CheckMountConfig(const std::string& path) {
   Problems problems(path);
   CheckedConfig checked;
-  Read(path, /*complete=*/true, &checked.config, problems);
+  Read(/*complete=*/true, &checked.config, problems);
   checked.problems = problems.Lines();
   return checked;
 }

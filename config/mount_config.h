@@ -36,9 +36,12 @@
 // have (it may take backing and mountpoint from its arguments instead). CheckMountConfig,
 // behind `modelvault config check`, reads a file as the whole description of one store,
 // so there backing and mountpoint are required too. Both report every problem, each as
-// "FILE: line N: what": a syntax error, an unknown key (a misspelt setting must not be
-// ignored silently), a value of the wrong type, a relative path, a repeated entry, and
-// settings that contradict each other (config_conflicts.h).
+// "FILE: line N: what" (or "FILE: what" for an unreadable file): a syntax error, more than
+// one YAML document, an unknown key (a misspelt setting must not be ignored silently), a
+// value of the wrong type (a quoted "true" is a string), a relative path, a repeated entry,
+// a user or group name in "access" this host does not know (names are resolved as the
+// mount resolves them; numbers are taken as they are), and settings that contradict each
+// other (config_conflicts.h).
 #pragma once
 
 #include <optional>
@@ -53,7 +56,7 @@ namespace modelvault::config {
 struct MountConfig {
   std::string backing, mountpoint;
   UnlockSettings unlock;
-  // From "access": users and groups (names or numbers, resolved at mount) and programs.
+  // From "access": users and groups (names or numbers; names must resolve) and programs.
   std::vector<std::string> allow_uids, allow_gids, allow_executables;
   // From "signatures": public keys (PEM files) whose signed directories are verified,
   // whether unsigned files may be opened at all, and whether an older manifest than one

@@ -8,7 +8,9 @@
 #include <optional>
 #include <set>
 
+#include "config/config_conflicts.h"
 #include "config/store_policy.h"
+#include "config/yaml_fields.h"
 
 namespace modelvault::config {
 namespace {
@@ -148,6 +150,10 @@ void CheckConfig(const StorePolicy& policy, const MountConfig& config,
   }
   if (policy.require_access_list && config.allow_uids.empty() && config.allow_gids.empty()) {
     out->push_back({"require_access_list", "the config's \"access\" names no uids or gids"});
+  } else if (policy.require_access_list && !AdmitsOthersThanRoot(config)) {
+    // Root is the user the service unit mounts as, admitted without a list.
+    out->push_back(
+        {"require_access_list", "the config's \"access\" names only root, the user who mounts"});
   }
   if (policy.require_executables && config.allow_executables.empty()) {
     out->push_back({"require_executables", "the config's \"access\" names no executables"});
@@ -156,13 +162,14 @@ void CheckConfig(const StorePolicy& policy, const MountConfig& config,
   if (policy.forbid_unlock_methods) {
     const UnlockSettings& u = config.unlock;
     for (const std::string& method : *policy.forbid_unlock_methods) {
-      bool used = std::find(u.order.begin(), u.order.end(), method) != u.order.end() ||
-                  (method == "keyfile" && !u.keyfile.empty()) ||
-                  (method == "passphrase" && !u.passphrase_file.empty()) ||
-                  (method == "recovery" && !u.recovery_key_file.empty()) ||
-                  (method == "tpm2" && u.tpm2) || (method == "pkcs11" && !u.pkcs11_uri.empty());
-      if (used) {
+      if (std::find(u.order.begin(), u.order.end(), method) != u.order.end() || u.Gives(method)) {
         out->push_back({"forbid_unlock_methods", "the config unlocks with " + method});
+      } else if (!u.AnyGiven() && Contains(UnlockSettings::kImplicitMethods, method)) {
+        // What a mount does when nothing says how to unlock.
+        out->push_back(
+            {"forbid_unlock_methods",
+             "the config says nothing of how to unlock, so a mount tries " + method +
+                 (method == "tpm2" ? " slots that need no PIN" : " typed at a terminal")});
       }
     }
   }

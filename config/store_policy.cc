@@ -5,7 +5,6 @@
 #include <array>
 #include <string_view>
 
-#include "base/file_util.h"
 #include "config/problems.h"
 #include "config/unlock_settings.h"
 #include "config/yaml_fields.h"
@@ -50,7 +49,8 @@ void ReadPcrs(Problems& p, const Node& key, const Node& value, std::vector<int>*
   }
   for (const Node& item : value) {
     int pcr = -1;
-    if (!item.IsScalar() || !YAML::convert<int>::decode(item, pcr) || pcr < 0 || pcr > kMaxPcr) {
+    if (!item.IsScalar() || IsQuoted(item) || !YAML::convert<int>::decode(item, pcr) || pcr < 0 ||
+        pcr > kMaxPcr) {
       p.Add(LineOf(item),
             "\"" + key.Scalar() + "\" must hold PCR numbers from 0 to " + std::to_string(kMaxPcr));
     } else if (std::find(out->begin(), out->end(), pcr) != out->end()) {
@@ -62,9 +62,8 @@ void ReadPcrs(Problems& p, const Node& key, const Node& value, std::vector<int>*
   }
 }
 
-void ReadRule(Problems& p, const Node& key, const Node& value, StorePolicy* policy) {
+void ReadRuleValue(Problems& p, const Node& key, const Node& value, StorePolicy* policy) {
   const std::string& rule = key.Scalar();
-  policy->rules.push_back(rule);
   if (rule == "forbid_slot_types") {
     ReadWords(p, key, value, kSlotTypes, "slot type", &policy->forbid_slot_types);
   } else if (rule == "tpm2_pcrs_include") {
@@ -94,28 +93,61 @@ void ReadRule(Problems& p, const Node& key, const Node& value, StorePolicy* poli
   }
 }
 
+// True if `rule`, as read into `policy`, checks anything: not false, not an empty list.
+// An empty "allowed_uids" does: it allows no uid at all.
+bool Active(const std::string& rule, const StorePolicy& policy) {
+  if (rule == "forbid_slot_types") return !policy.forbid_slot_types.empty();
+  if (rule == "tpm2_pcrs_include") return !policy.tpm2_pcrs_include.empty();
+  if (rule == "max_keyslots") return policy.max_keyslots.has_value();
+  if (rule == "allowed_uids") return policy.allowed_uids.has_value();
+  if (rule == "forbid_unlock_methods") {
+    return policy.forbid_unlock_methods && !policy.forbid_unlock_methods->empty();
+  }
+  return rule == "require_tpm2_slot"       ? policy.require_tpm2_slot
+         : rule == "require_recovery_slot" ? policy.require_recovery_slot
+         : rule == "require_signatures"    ? policy.require_signatures
+         : rule == "forbid_rollback"       ? policy.forbid_rollback
+         : rule == "require_audit_log"     ? policy.require_audit_log
+         : rule == "require_read_only"     ? policy.require_read_only
+         : rule == "require_access_list"   ? policy.require_access_list
+                                           : policy.require_executables;
+}
+
+void ReadRule(Problems& p, const Node& key, const Node& value, StorePolicy* policy) {
+  ReadRuleValue(p, key, value, policy);
+  if (Active(key.Scalar(), *policy)) policy->rules.push_back(key.Scalar());
+}
+
 }  // namespace
 
-Result<StorePolicy> LoadStorePolicy(const std::string& path) {
-  MV_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(path, kMaxPolicySize));
+CheckedPolicy CheckStorePolicy(const std::string& path) {
   Problems problems(path);
-  StorePolicy policy;
+  CheckedPolicy checked;
   Node root;
-  try {  // yaml-cpp reports malformed input by throwing
-    root = YAML::Load(std::string(bytes.begin(), bytes.end()));
-  } catch (const YAML::Exception& e) {
-    problems.Add(LineOf(e.mark), e.msg);
-    return problems.ToStatus();
+  if (ParseYamlFile(problems, kMaxPolicySize, &root)) {
+    if (!root.IsMap()) {
+      problems.Add(LineOf(root), "a policy must be a mapping of rule names to values");
+    } else {
+      ForEachEntry(
+          problems, root, kRules, "",
+          [&](const Node& key, const Node& value) {
+            ReadRule(problems, key, value, &checked.policy);
+          },
+          "rule");
+    }
   }
-  if (!root.IsMap()) {
-    problems.Add(LineOf(root), "a policy must be a mapping of rule names to values");
-    return problems.ToStatus();
+  checked.problems = problems.Lines();
+  return checked;
+}
+
+Result<StorePolicy> LoadStorePolicy(const std::string& path) {
+  CheckedPolicy checked = CheckStorePolicy(path);
+  if (checked.problems.empty()) return checked.policy;
+  std::string message;
+  for (const std::string& line : checked.problems) {
+    message += (message.empty() ? "" : "\n") + line;
   }
-  ForEachEntry(
-      problems, root, kRules, "",
-      [&](const Node& key, const Node& value) { ReadRule(problems, key, value, &policy); }, "rule");
-  if (!problems.empty()) return problems.ToStatus();
-  return policy;
+  return Status::InvalidArgument(message);
 }
 
 }  // namespace modelvault::config

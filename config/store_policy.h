@@ -36,13 +36,23 @@ struct StorePolicy {
   bool require_executables = false;                      // access names the programs that may read
   std::optional<std::vector<std::string>> allowed_uids;  // names or numbers
   std::optional<std::vector<std::string>> forbid_unlock_methods;  // in the config's "unlock"
-  // The rules the file sets, in its order (for the summary).
+  // The rules the file sets that check anything (not false, not an empty list), in its
+  // order (for the summary).
   std::vector<std::string> rules;
 };
 
-// The policy in `path`, or InvalidArgument listing every problem ("FILE: line N: what"),
-// one per line: syntax, unknown rules (with the nearest known one), values of the wrong
-// type, unknown slot types or unlock methods, PCR numbers out of range.
+struct CheckedPolicy {
+  StorePolicy policy;                 // what could be read
+  std::vector<std::string> problems;  // "FILE: line N: what", by line; empty if none
+};
+// Every problem of the policy in `path`: the file cannot be read, syntax, more than one
+// YAML document, unknown rules (with the nearest known one), values of the wrong type
+// (a quoted "true" or "7" is a string), unknown slot types or unlock methods, PCR numbers
+// out of range.
+CheckedPolicy CheckStorePolicy(const std::string& path);
+
+// The policy in `path`, or InvalidArgument listing every problem of CheckStorePolicy, one
+// per line.
 Result<StorePolicy> LoadStorePolicy(const std::string& path);
 
 struct Violation {

@@ -42,6 +42,21 @@ struct UnlockSettings {
            !tpm2_tcti.empty() || !tpm2_pin_file.empty() || !pkcs11_uri.empty() ||
            !pkcs11_pin_file.empty() || !pkcs11_module.empty();
   }
+
+  // True if the settings give what `method` needs to be tried: its file, "tpm2" (or its
+  // settings), a token's URI.
+  bool Gives(std::string_view method) const {
+    if (method == "keyfile") return !keyfile.empty();
+    if (method == "passphrase") return !passphrase_file.empty();
+    if (method == "recovery") return !recovery_key_file.empty();
+    if (method == "tpm2") return tpm2 || !tpm2_tcti.empty() || !tpm2_pin_file.empty();
+    if (method == "pkcs11") return !pkcs11_uri.empty();
+    return false;
+  }
+
+  // With nothing given (!AnyGiven()), the methods a mount tries: TPM slots that need no
+  // PIN, then a passphrase typed at a terminal.
+  static constexpr std::array<std::string_view, 2> kImplicitMethods = {"tpm2", "passphrase"};
 };
 
 }  // namespace modelvault::config

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "base/file_util.h"
+
 namespace modelvault::config {
 namespace {
 
@@ -23,7 +25,43 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 std::string Quoted(const YAML::Node& key) { return "\"" + key.Scalar() + "\""; }
 
+// The tag yaml-cpp gives a quoted scalar, and the one of an explicit !!str.
+constexpr char kQuotedTag[] = "!";
+constexpr char kStringTag[] = "tag:yaml.org,2002:str";
+
+// ", not a string" if `value` is a quoted scalar, else "".
+std::string NotAString(const YAML::Node& value) { return IsQuoted(value) ? ", not a string" : ""; }
+
 }  // namespace
+
+bool ParseYamlFile(Problems& p, size_t max_size, YAML::Node* root) {
+  auto bytes = ReadFileBytes(p.path(), max_size);
+  if (!bytes.ok()) {
+    // The message names the file already; Problems puts it in front of every line.
+    std::string message = bytes.status().message();
+    const std::string prefix = p.path() + ": ";
+    if (message.starts_with(prefix)) message.erase(0, prefix.size());
+    p.Add(0, message);
+    return false;
+  }
+  std::vector<YAML::Node> documents;
+  // yaml-cpp reports malformed input by throwing; nothing thrown may leave config/.
+  try {
+    documents = YAML::LoadAll(std::string(bytes->begin(), bytes->end()));
+  } catch (const YAML::Exception& e) {
+    p.Add(LineOf(e.mark), e.msg);
+    return false;
+  }
+  // A second document after "---" would otherwise be ignored without a word; the first is
+  // still read, so that its own problems are reported too.
+  if (documents.size() > 1) p.Add(LineOf(documents[1]), "only one YAML document is allowed");
+  *root = documents.empty() ? YAML::Node() : documents[0];
+  return true;
+}
+
+bool IsQuoted(const YAML::Node& value) {
+  return value.IsScalar() && (value.Tag() == kQuotedTag || value.Tag() == kStringTag);
+}
 
 int LineOf(const YAML::Mark& mark) {
   // yaml-cpp counts lines from 0 and has no mark at all for some nodes.
@@ -84,8 +122,8 @@ bool ReadPath(Problems& p, const YAML::Node& key, const YAML::Node& value, std::
 }
 
 bool ReadBool(Problems& p, const YAML::Node& key, const YAML::Node& value, bool* out) {
-  if (!value.IsScalar() || !YAML::convert<bool>::decode(value, *out)) {
-    p.Add(LineOf(key), Quoted(key) + " must be true or false");
+  if (!value.IsScalar() || IsQuoted(value) || !YAML::convert<bool>::decode(value, *out)) {
+    p.Add(LineOf(key), Quoted(key) + " must be true or false" + NotAString(value));
     return false;
   }
   return true;
@@ -94,8 +132,9 @@ bool ReadBool(Problems& p, const YAML::Node& key, const YAML::Node& value, bool*
 bool ReadInt(Problems& p, const YAML::Node& key, const YAML::Node& value, long lo, long hi,
              const std::string& must, long* out) {
   long n = 0;
-  if (!value.IsScalar() || !YAML::convert<long>::decode(value, n) || n < lo || n > hi) {
-    p.Add(LineOf(key), Quoted(key) + " must be " + must);
+  if (!value.IsScalar() || IsQuoted(value) || !YAML::convert<long>::decode(value, n) || n < lo ||
+      n > hi) {
+    p.Add(LineOf(key), Quoted(key) + " must be " + must + NotAString(value));
     return false;
   }
   *out = n;
@@ -105,9 +144,10 @@ bool ReadInt(Problems& p, const YAML::Node& key, const YAML::Node& value, long l
 bool ReadSeconds(Problems& p, const YAML::Node& key, const YAML::Node& value, double hi,
                  double* out) {
   double n = 0;
-  if (!value.IsScalar() || !YAML::convert<double>::decode(value, n) || !(n >= 0) || n > hi) {
+  if (!value.IsScalar() || IsQuoted(value) || !YAML::convert<double>::decode(value, n) ||
+      !(n >= 0) || n > hi) {
     p.Add(LineOf(key), Quoted(key) + " must be a number of seconds from 0 to " +
-                           std::to_string(static_cast<long>(hi)));
+                           std::to_string(static_cast<long>(hi)) + NotAString(value));
     return false;
   }
   *out = n;

@@ -16,6 +16,16 @@
 
 namespace modelvault::config {
 
+// Reads `p.path()` (at most `max_size` bytes) as a single YAML document into `root`, or
+// records why it cannot (the file cannot be read, its syntax is wrong) and returns false.
+// More than one document is a problem too, but the first is still returned to be checked.
+// An empty file is a null root.
+bool ParseYamlFile(Problems& p, size_t max_size, YAML::Node* root);
+
+// True for a scalar written as a string ('true', "15", !!str 4), which a boolean or number
+// must not be.
+bool IsQuoted(const YAML::Node& value);
+
 // The 1-based line of a node or mark; 0 if yaml-cpp has none.
 int LineOf(const YAML::Mark& mark);
 inline int LineOf(const YAML::Node& node) { return LineOf(node.Mark()); }
@@ -36,6 +46,7 @@ inline bool HasKey(const YAML::Node& map, std::string_view name) {
 bool ReadString(Problems& p, const YAML::Node& key, const YAML::Node& value, std::string* out);
 // A string that must be an absolute path: the daemon's working directory is "/".
 bool ReadPath(Problems& p, const YAML::Node& key, const YAML::Node& value, std::string* out);
+// Booleans and numbers must be written plainly: a quoted "true" or "15" is refused.
 bool ReadBool(Problems& p, const YAML::Node& key, const YAML::Node& value, bool* out);
 // A whole number from `lo` to `hi`; `must` completes "\"KEY\" must be ...".
 bool ReadInt(Problems& p, const YAML::Node& key, const YAML::Node& value, long lo, long hi,

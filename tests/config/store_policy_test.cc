@@ -135,6 +135,17 @@ TEST_F(StorePolicyTest, RequireAccessListAndExecutables) {
                    "require_executables: the config's \"access\" names no executables"}));
 }
 
+TEST_F(StorePolicyTest, AnAccessListOfRootAloneNamesNoOne) {
+  // Root is the user the service unit mounts as: listing it admits no one else.
+  MountConfig root_only;
+  root_only.allow_uids = {"root", "0"};
+  EXPECT_EQ(Violations("require_access_list: true\n", Header({}), root_only),
+            Lines{"require_access_list: the config's \"access\" names only root, the user who "
+                  "mounts"});
+  root_only.allow_gids = {"daemon"};
+  EXPECT_EQ(Violations("require_access_list: true\n", Header({}), root_only), Lines{});
+}
+
 TEST_F(StorePolicyTest, AllowedUidsCompareNumbersResolvingNames) {
   MountConfig config;
   config.allow_uids = {"root", "1001"};
@@ -161,6 +172,53 @@ TEST_F(StorePolicyTest, ForbidUnlockMethods) {
   config.unlock.passphrase_file = "/run/pass";
   EXPECT_EQ(Violations("forbid_unlock_methods: [passphrase, keyfile]\n", Header({}), config),
             Lines{"forbid_unlock_methods: the config unlocks with passphrase"});
+}
+
+TEST_F(StorePolicyTest, ForbidUnlockMethodsSeesWhatAMountTriesWhenNothingIsSaid) {
+  // No "unlock": a mount tries TPM slots without a PIN, then a passphrase prompt.
+  EXPECT_EQ(Violations("forbid_unlock_methods: [passphrase, keyfile]\n", Header({}), none_),
+            Lines{"forbid_unlock_methods: the config says nothing of how to unlock, so a mount "
+                  "tries passphrase typed at a terminal"});
+  EXPECT_EQ(Violations("forbid_unlock_methods: [tpm2, recovery]\n", Header({}), none_),
+            Lines{"forbid_unlock_methods: the config says nothing of how to unlock, so a mount "
+                  "tries tpm2 slots that need no PIN"});
+  // Once a method is given, only what is given is tried.
+  MountConfig tpm;
+  tpm.unlock.tpm2 = true;
+  EXPECT_EQ(Violations("forbid_unlock_methods: [passphrase, keyfile]\n", Header({}), tpm), Lines{});
+  MountConfig tpm_pin;
+  tpm_pin.unlock.tpm2_pin_file = "/etc/modelvault/tpm.pin";
+  EXPECT_EQ(Violations("forbid_unlock_methods: [tpm2]\n", Header({}), tpm_pin),
+            Lines{"forbid_unlock_methods: the config unlocks with tpm2"});
+}
+
+TEST_F(StorePolicyTest, OnlyRulesThatCheckSomethingAreCounted) {
+  auto policy = Load(
+      "require_tpm2_slot: false\nforbid_slot_types: []\nmax_keyslots: 2\n"
+      "forbid_unlock_methods: []\nrequire_read_only: true\nallowed_uids: []\n");
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  // An empty allowed_uids allows no uid: it is checked.
+  EXPECT_EQ(policy->rules,
+            (std::vector<std::string>{"max_keyslots", "require_read_only", "allowed_uids"}));
+}
+
+TEST_F(StorePolicyTest, QuotedValuesAndSecondDocumentsAreRefused) {
+  EXPECT_EQ(Error("require_read_only: 'true'\nmax_keyslots: \"2\"\ntpm2_pcrs_include: ['7']\n"),
+            path_ + ": line 1: \"require_read_only\" must be true or false, not a string\n" +
+                path_ +
+                ": line 2: \"max_keyslots\" must be a whole number from 1 to 64, not a "
+                "string\n" +
+                path_ + ": line 3: \"tpm2_pcrs_include\" must hold PCR numbers from 0 to 23");
+  EXPECT_EQ(Error("require_read_only: true\n---\nrequire_audit_log: true\n"),
+            path_ + ": line 3: only one YAML document is allowed");
+}
+
+TEST_F(StorePolicyTest, AMissingPolicyIsNamedOnce) {
+  auto policy = LoadStorePolicy(dir_ + "/absent.yaml");
+  ASSERT_FALSE(policy.ok());
+  EXPECT_EQ(policy.status().message(), dir_ + "/absent.yaml: No such file or directory");
+  EXPECT_EQ(CheckStorePolicy(dir_ + "/absent.yaml").problems,
+            Lines{dir_ + "/absent.yaml: No such file or directory"});
 }
 
 TEST_F(StorePolicyTest, MalformedPoliciesListEveryProblemWithLines) {

@@ -1,8 +1,10 @@
 // `modelvault config check` and `modelvault policy check` through the built binary, on the
 // shipped example files and on a real store; and cache settings from a config reaching a
 // real mount.
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -32,10 +34,62 @@ class ConfigCliTest : public MountFixture {
 };
 
 TEST_F(ConfigCliTest, TheShippedExampleConfigPassesTheCheck) {
-  CliResult r = RunCli({"config", "check", kExample});
+  // The example admits the user "inference", which must exist where it is used.
+  std::string example = kExample;
+  if (getpwnam("inference") == nullptr) {
+    CliResult r = RunCli({"config", "check", kExample});
+    EXPECT_TRUE(FailedCleanly(r, "1 problem")) << r.Describe();
+    EXPECT_EQ(r.out, kExample + ": line 23: no user named inference\n");
+    std::stringstream text;
+    text << std::ifstream(kExample).rdbuf();
+    std::string yaml = text.str();
+    yaml.replace(yaml.find("[inference]"), 11, "[daemon]");
+    example = T("example.yaml");
+    std::ofstream(example) << yaml;
+  }
+  CliResult r = RunCli({"config", "check", example});
   ASSERT_TRUE(r.ok()) << r.Describe() << r.out;
-  EXPECT_EQ(r.out.rfind(kExample + ": OK\n", 0), 0u) << r.out;
-  EXPECT_NE(r.out.find("/srv/models.enc at /models, read-only"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.rfind(example + ": OK\n", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("/srv/models.enc at /models, read-only; unlock tpm2, recovery;"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(ConfigCliTest, TheSummaryNamesTheUnlockMethodsWithoutAnOrder) {
+  CliResult r = RunCli(
+      {"config", "check", WriteConfig("keyfile.yaml", "unlock: {keyfile: " + keyfile() + "}\n")});
+  ASSERT_TRUE(r.ok()) << r.Describe() << r.out;
+  EXPECT_NE(r.out.find("; unlock keyfile;"), std::string::npos) << r.out;
+  r = RunCli({"config", "check",
+              WriteConfig("two.yaml", "unlock: {tpm2: true, recovery_key_file: /root/r}\n")});
+  ASSERT_TRUE(r.ok()) << r.Describe() << r.out;
+  EXPECT_NE(r.out.find("; unlock recovery, tpm2;"), std::string::npos) << r.out;
+  r = RunCli({"config", "check", WriteConfig("none.yaml", "")});
+  ASSERT_TRUE(r.ok()) << r.Describe() << r.out;
+  EXPECT_NE(r.out.find("; unlock tpm2 without a PIN, then a passphrase typed at a terminal;"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(ConfigCliTest, AMissingFileIsNamedOnce) {
+  CliResult r = RunCli({"config", "check", T("absent.yaml")});
+  EXPECT_TRUE(FailedCleanly(r, "1 problem")) << r.Describe();
+  EXPECT_EQ(r.out, T("absent.yaml") + ": No such file or directory\n");
+  r = RunCli({"mount", "--config", T("absent.yaml")});
+  EXPECT_TRUE(FailedCleanly(r)) << r.Describe();
+  EXPECT_EQ(r.err, "modelvault: error: " + T("absent.yaml") + ": No such file or directory\n");
+}
+
+TEST_F(ConfigCliTest, AnUnknownUserInTheConfigIsReportedAtItsLine) {
+  std::string config = WriteConfig(
+      "store.yaml", "unlock: {keyfile: " + keyfile() + "}\naccess:\n  uids: [nosuchuser]\n");
+  CliResult r = RunCli({"config", "check", config});
+  EXPECT_TRUE(FailedCleanly(r, "1 problem")) << r.Describe();
+  EXPECT_EQ(r.out, config + ": line 5: no user named nosuchuser\n");
+  // mount refuses the file for the same reason, in the same words.
+  r = RunCli({"mount", "--config", config});
+  EXPECT_TRUE(FailedCleanly(r)) << r.Describe();
+  EXPECT_EQ(r.err, "modelvault: error: " + config + ": line 5: no user named nosuchuser\n");
 }
 
 TEST_F(ConfigCliTest, ConfigCheckPrintsEveryProblemAndFails) {
@@ -95,11 +149,40 @@ TEST_F(ConfigCliTest, AStoreAndConfigThatMeetThePolicyPass) {
 
 TEST_F(ConfigCliTest, AMalformedPolicyExitsTwoWithItsLines) {
   std::string config = WriteConfig("store.yaml", "");
-  std::string policy = WritePolicy("policy.yaml", "require_tpm2_slot: yes\nrequire_tmp: true\n");
+  std::string policy = WritePolicy(
+      "policy.yaml", "require_tpm2_slot: yes\nrequire_tpm_slot: true\nmax_keyslots: lots\n");
   CliResult r = RunCli({"policy", "check", "--config", config, "--policy", policy});
   EXPECT_EQ(r.exit_code, 2) << r.Describe();
-  EXPECT_NE(r.err.find(policy + ": line 2: unknown rule \"require_tmp\""), std::string::npos)
-      << r.err;
+  // As `config check` prints a config's: one problem a line, then one line of error.
+  EXPECT_EQ(r.out, policy +
+                       ": line 2: unknown rule \"require_tpm_slot\" (did you mean "
+                       "\"require_tpm2_slot\"?)\n" +
+                       policy + ": line 3: \"max_keyslots\" must be a whole number from 1 to 64\n");
+  EXPECT_TRUE(FailedCleanly(r, policy + ": 2 problem(s)")) << r.Describe();
+
+  r = RunCli({"policy", "check", "--config", config, "--policy", T("absent.yaml")});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_EQ(r.out, T("absent.yaml") + ": No such file or directory\n");
+}
+
+TEST_F(ConfigCliTest, WithoutAnyPolicyTheCheckSaysWhereItLooked) {
+  for (const char* path : {"/etc/modelvault/policy.yaml", MODELVAULT_DEFAULT_POLICY}) {
+    if (access(path, F_OK) == 0) GTEST_SKIP() << path << " exists here";
+  }
+  CliResult r = RunCli({"policy", "check", "--config", WriteConfig("store.yaml", "")});
+  EXPECT_EQ(r.exit_code, 2) << r.Describe();
+  EXPECT_TRUE(FailedCleanly(r, std::string("neither /etc/modelvault/policy.yaml nor ") +
+                                   MODELVAULT_DEFAULT_POLICY + " exists"))
+      << r.Describe();
+}
+
+TEST_F(ConfigCliTest, RulesSetToFalseOrEmptyAreNotCounted) {
+  std::string config = WriteConfig("store.yaml", "read_only: true\n");
+  std::string policy = WritePolicy(
+      "policy.yaml", "require_read_only: true\nrequire_tpm2_slot: false\nforbid_slot_types: []\n");
+  CliResult r = RunCli({"policy", "check", "--config", config, "--policy", policy});
+  ASSERT_TRUE(r.ok()) << r.Describe() << r.out;
+  EXPECT_EQ(r.out, backing() + " and " + config + " meet policy " + policy + " (1 rule(s))\n");
 }
 
 // The bdi device ("0:53") of the mount at `mountpoint`, from its st_dev.
