@@ -35,6 +35,10 @@ struct LoopConfigDeleter {
   void operator()(fuse_loop_config* c) const { fuse_loop_cfg_destroy(c); }
 };
 
+struct ArgsDeleter {
+  void operator()(fuse_args* a) const { fuse_opt_free_args(a); }
+};
+
 // The -o string for the kernel mount: our fixed options first, the user's after them.
 std::string MountOptionString(const std::string& backing, const MountOptions& options) {
   std::string fsname = backing;
@@ -157,6 +161,8 @@ Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& op
   std::string opts = MountOptionString(backing, options);
   std::vector<const char*> argv = {"modelvault", "-o", opts.c_str()};
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
+  // fuse_session_new() may copy the arguments into memory of its own, which is ours to free.
+  std::unique_ptr<fuse_args, ArgsDeleter> args_owner(&args);
   fuse_lowlevel_ops ops = MakeOps();
   std::unique_ptr<fuse_session, SessionDeleter> se(
       fuse_session_new(&args, &ops, sizeof(ops), fs.get()));
