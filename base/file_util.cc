@@ -99,6 +99,18 @@ Status WriteFileAtomically(const std::string& path, std::span<const uint8_t> byt
   return FsyncDir(DirName(path));
 }
 
+Status WriteFull(int fd, std::span<const uint8_t> bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno(errno, "write");
+    if (n == 0) return Status::IOError("write made no progress");
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
 Result<size_t> PreadFull(int fd, std::span<uint8_t> out, uint64_t offset) {
   size_t done = 0;
   while (done < out.size()) {

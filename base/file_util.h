@@ -28,5 +28,8 @@ Status WriteNewFile(const std::string& path, std::span<const uint8_t> bytes, int
 // bytes were read (less than asked only at end of file).
 Result<size_t> PreadFull(int fd, std::span<uint8_t> out, uint64_t offset);
 Status PwriteFull(int fd, std::span<const uint8_t> in, uint64_t offset);
+// Writes all of `bytes` to `fd` at its current position (a pipe, a socket), retrying
+// after signals.
+Status WriteFull(int fd, std::span<const uint8_t> bytes);
 
 }  // namespace modelvault

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <string>
 
+#include "base/file_util.h"
 #include "base/log.h"
 #include "base/secret_bytes.h"
 #include "base/unique_fd.h"
@@ -20,14 +21,9 @@
 namespace modelvault::cli {
 namespace {
 
+// Best effort: the parent reports a daemon that says nothing as one that stopped early.
 void WriteAll(int fd, const std::string& s) {
-  size_t done = 0;
-  while (done < s.size()) {
-    ssize_t n = write(fd, s.data() + done, s.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    done += static_cast<size_t>(n);
-  }
+  (void)WriteFull(fd, std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
 }
 
 void DetachStdio() {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/file_util.h"
 #include "base/unique_fd.h"
 
 namespace modelvault::cli {
@@ -26,13 +27,7 @@ constexpr size_t kMaxValue = 64 * 1024;
   ssize_t n = getxattr(mountpoint.c_str(), kStatusAttribute, value.data(), value.size());
   std::string out = n >= 0 ? "0" + std::string(value.data(), static_cast<size_t>(n))
                            : "E" + std::to_string(errno);
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t w = write(fd, out.data() + done, out.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) break;
-    done += static_cast<size_t>(w);
-  }
+  (void)WriteFull(fd, std::span(reinterpret_cast<const uint8_t*>(out.data()), out.size()));
   _exit(0);
 }
 
