@@ -19,6 +19,7 @@
 
 #include "base/result.h"
 #include "fs/access_gate.h"
+#include "fs/handle_registry.h"
 #include "fs/inode_table.h"
 #include "fs/mount_counters.h"
 #include "fs/mount_options.h"
@@ -89,6 +90,7 @@ class Filesystem {
   // processed the INIT reply, so settings it would reset are safe to make from here.
   void AfterInit();
   InodeTable& inodes() { return inodes_; }
+  HandleRegistry& handles() { return handles_; }
 
   // Entries (fs_entries.cc).
   Result<fuse_entry_param> DoLookup(Inode* parent, std::string_view name);
@@ -175,6 +177,8 @@ class Filesystem {
   // under it is opened for writing between the check and the freeze.
   std::shared_mutex freeze_mu_;
   InodeTable inodes_;
+  // After inodes_, so destroyed first: a file handle left open refers to its inode.
+  HandleRegistry handles_;
   bool writeback_cache_ = false;
   // A plain descriptor of the backing root, the mount_fd of open_by_handle_at().
   UniqueFd mount_fd_;

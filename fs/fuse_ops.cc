@@ -25,6 +25,13 @@ Inode* In(fuse_req_t req, fuse_ino_t ino) { return Fs(req).ToInode(ino); }
 FileHandle* Fh(fuse_file_info* fi) { return reinterpret_cast<FileHandle*>(fi->fh); }
 DirHandle* Dh(fuse_file_info* fi) { return reinterpret_cast<DirHandle*>(fi->fh); }
 
+// Hands a handle to the kernel, registered so that one never released is still freed.
+template <typename Handle>
+void Give(Filesystem& fs, fuse_file_info* fi, std::unique_ptr<Handle> handle) {
+  fi->fh = reinterpret_cast<uint64_t>(handle.release());
+  fs.handles().Add(fi->fh, [](uint64_t h) { delete reinterpret_cast<Handle*>(h); });
+}
+
 Caller CallerOf(fuse_req_t req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
   return Caller{ctx->uid, ctx->gid, req};
@@ -164,10 +171,10 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   if (!Admit(req, "open")) return;
   auto fh = Fs(req).DoOpen(In(req, ino), fi->flags);
   if (!fh.ok()) return ReplyStatus(req, fh.status());
-  fi->fh = reinterpret_cast<uint64_t>(std::move(fh).value().release());
+  Give(Fs(req), fi, std::move(fh).value());
   // All changes go through this daemon, so cached pages stay valid across opens.
   fi->keep_cache = Fs(req).options().keep_cache ? 1 : 0;
-  if (fuse_reply_open(req, fi) == -ENOENT) delete Fh(fi);  // the opener was interrupted
+  if (fuse_reply_open(req, fi) == -ENOENT) Fs(req).handles().Free(fi->fh);  // interrupted
 }
 
 void OnCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
@@ -176,10 +183,10 @@ void OnCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   auto created = Fs(req).DoCreate(In(req, parent), name, mode, fi->flags, CallerOf(req));
   if (!created.ok()) return ReplyStatus(req, created.status());
   auto& [entry, fh] = *created;
-  fi->fh = reinterpret_cast<uint64_t>(fh.release());
+  Give(Fs(req), fi, std::move(fh));
   fi->keep_cache = Fs(req).options().keep_cache ? 1 : 0;
   if (fuse_reply_create(req, &entry, fi) == -ENOENT) {
-    delete Fh(fi);
+    Fs(req).handles().Free(fi->fh);
     Fs(req).inodes().Forget(In(req, entry.ino), 1);
   }
 }
@@ -209,7 +216,7 @@ void OnWrite(fuse_req_t req, fuse_ino_t ino, const char* data, size_t size, off_
 void OnFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*) noexcept { fuse_reply_err(req, 0); }
 
 void OnRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) noexcept {
-  delete Fh(fi);
+  Fs(req).handles().Free(fi->fh);
   fuse_reply_err(req, 0);
 }
 
@@ -228,9 +235,9 @@ void OnOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   if (!Admit(req, "opendir")) return;
   auto d = OpenDir(Fs(req), In(req, ino));
   if (!d.ok()) return ReplyStatus(req, d.status());
-  fi->fh = reinterpret_cast<uint64_t>(std::move(d).value().release());
+  Give(Fs(req), fi, std::move(d).value());
   fi->cache_readdir = 0;
-  if (fuse_reply_open(req, fi) == -ENOENT) delete Dh(fi);
+  if (fuse_reply_open(req, fi) == -ENOENT) Fs(req).handles().Free(fi->fh);
 }
 
 void ReplyDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
@@ -254,7 +261,7 @@ void OnReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 void OnReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) noexcept {
-  delete Dh(fi);
+  Fs(req).handles().Free(fi->fh);
   fuse_reply_err(req, 0);
 }
 

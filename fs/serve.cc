@@ -1,6 +1,7 @@
 #include "fs/serve.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -34,6 +35,10 @@ struct SessionDeleter {
 struct LoopConfigDeleter {
   void operator()(fuse_loop_config* c) const { fuse_loop_cfg_destroy(c); }
 };
+
+// How long a stopping daemon waits for the kernel to end the connection of a mount it
+// removed in another namespace (files still open there keep it alive).
+constexpr int kConnectionEndWaitMs = 2000;
 
 struct ArgsDeleter {
   void operator()(fuse_args* a) const { fuse_opt_free_args(a); }
@@ -136,7 +141,16 @@ Status MountSession(fuse_session* se, const MountOptions& options, UniqueFd* roo
 void UnmountSession(fuse_session* se, const MountOptions& options) {
   if (!options.mount_namespace.empty()) {
     Status st = UnmountInNamespace(options.mount_namespace, options.mountpoint);
-    if (!st.ok()) LogWarning(st.message());
+    if (!st.ok()) {
+      LogWarning(st.message());
+    } else {
+      // The kernel ends the connection once the detached mount's last user is gone, a moment
+      // after the unmount. libfuse, seeing it ended, only closes its descriptor; seeing it
+      // still open, it would try to unmount here, where nothing is mounted, and complain.
+      struct pollfd ended = {fuse_session_fd(se), 0, 0};
+      while (poll(&ended, 1, kConnectionEndWaitMs) < 0 && errno == EINTR) {
+      }
+    }
   }
   fuse_session_unmount(se);
 }
