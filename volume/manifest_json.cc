@@ -1,11 +1,11 @@
 #include "volume/manifest_json.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <set>
 
 #include "crypto/base64.h"
 #include "crypto/hex.h"
+#include "volume/json_error.h"
 #include "volume/volume_header.h"
 
 namespace modelvault::volume::internal {
@@ -16,19 +16,6 @@ using nlohmann::json;
 // The manifest nests three levels deep; anything deeper is not one, and a bound keeps a
 // hostile file from costing deep recursion.
 constexpr int kMaxDepth = 8;
-
-// Turns nlohmann's "[json.exception.parse_error.101] parse error at line 3, column 5: what"
-// into "PATH: line 3: what".
-Status SyntaxError(const json::parse_error& e, const std::string& path) {
-  std::string what = e.what();
-  int line = 0;
-  size_t at = what.find("at line ");
-  if (at != std::string::npos) std::sscanf(what.c_str() + at, "at line %d", &line);
-  size_t colon = what.find(": ", at == std::string::npos ? 0 : at);
-  std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
-  return Status::Corruption(path + (line > 0 ? ": line " + std::to_string(line) : "") + ": " +
-                            detail);
-}
 
 bool IsDigits(std::string_view s, size_t from, size_t count) {
   if (from + count > s.size()) return false;
@@ -77,7 +64,7 @@ Result<json> ParseStrictJson(std::string_view text, const std::string& path) {
   try {
     j = json::parse(text, check);
   } catch (const json::parse_error& e) {
-    return SyntaxError(e, path);
+    return internal::JsonSyntaxError(e, path);
   }
   if (too_deep) return Status::Corruption(path + ": nested too deeply");
   if (!duplicate.empty()) {

@@ -8,7 +8,6 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <set>
 
@@ -18,6 +17,7 @@
 #include "crypto/hex.h"
 #include "crypto/kdf.h"
 #include "volume/dir_id.h"
+#include "volume/json_error.h"
 #include "volume/name_codec.h"
 
 namespace modelvault::volume {
@@ -42,19 +42,6 @@ std::string Dump(const json& value, int indent) {
 }
 
 std::string HeaderPath(const std::string& backing_dir) { return backing_dir + "/" + kHeaderFile; }
-
-// Turns nlohmann's "[json.exception.parse_error.101] parse error at line 3, column 5: what"
-// into "PATH: line 3: what".
-Status SyntaxError(const json::parse_error& e, const std::string& path) {
-  std::string what = e.what();
-  int line = 0;
-  size_t at = what.find("at line ");
-  if (at != std::string::npos) std::sscanf(what.c_str() + at, "at line %d", &line);
-  size_t colon = what.find(": ", at == std::string::npos ? 0 : at);
-  std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
-  std::string where = line > 0 ? ": line " + std::to_string(line) + ": " : ": ";
-  return Status::Corruption(path + where + detail);
-}
 
 // Typed access to the fields of one JSON object; every error names the file and the field.
 class FieldReader {
@@ -175,7 +162,7 @@ Result<VolumeHeader> VolumeHeader::Parse(std::string_view text, const std::strin
   try {
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
-    return SyntaxError(e, path);
+    return internal::JsonSyntaxError(e, path);
   }
   if (!doc.is_object()) return Status::Corruption(path + ": not a JSON object");
   FieldReader reader(doc, path);

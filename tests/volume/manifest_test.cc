@@ -251,6 +251,9 @@ TEST_F(ManifestTest, ParseRefusesOtherSyntax) {
   EXPECT_EQ(Manifest::Parse("", "M").status().code(), Code::kCorruption);
   EXPECT_EQ(Manifest::Parse("[]", "M").status().code(), Code::kCorruption);
   EXPECT_EQ(Manifest::Parse("{\"format\":", "M").status().code(), Code::kCorruption);
+  // A syntax error names the file and the line, as for the header.
+  auto broken = Manifest::Parse("{\n\"format\": 1,\n,\n}", "M");
+  EXPECT_EQ(broken.status().message().rfind("M: line 3: ", 0), 0u) << broken.status().ToString();
   // A key named twice: parsers disagree on which wins, so neither does.
   std::string text = m_.Serialize();
   text.insert(1, "\"version\": 4,");
