@@ -4,13 +4,18 @@
 # machine. Prints a Markdown table (docs/PERFORMANCE.md, "Reading signed directories").
 # Needs root (FUSE mounts, drop_caches).
 #
-# Two cases per run, each a fresh mount (so the plaintext is not in the page cache):
-#   hot   the backing file is in the host's page cache: the read is CPU-bound
-#   cold  drop_caches first: the read comes from disk
+# The cases, each read through a fresh mount (so the plaintext is not in the page cache):
+#   hot       the backing file is in the host's page cache: the read is CPU-bound
+#   cold      drop_caches first: the read comes from disk
+#   cold@N    as cold, with the daemon's reads of the backing disk held to N MB/s (a blkio
+#             cgroup throttle), as from a network volume or a slower disk: storage-bound
 #
 # Environment (all optional):
 #   BENCH_SIZE_MB   size of the signed file in MiB (default 1024)
 #   BENCH_REPEAT    runs of each case (default 4); the table shows the median and the range
+#   BENCH_LIMITS    disk rates in MB/s for the cold@N cases (default "500 1000"; "" for none).
+#                   Needs the backing directory on a block device and a blkio (cgroup v1) or
+#                   io (cgroup v2) controller; without them these cases are left out
 #   BENCH_DIR       work directory on a real disk (default /var/tmp/modelvault-signed-bench)
 #   MODELVAULT      modelvault binary (default: build it with the `default` preset)
 set -euo pipefail
@@ -33,10 +38,13 @@ if [ -z "${MODELVAULT:-}" ]; then
 fi
 mv=$MODELVAULT
 
+cgroup=""  # the throttled cgroup's directory, once made
+
 cleanup() {
   set +e
   mountpoint -q "$work/mnt" && "$mv" umount "$work/mnt" >/dev/null 2>&1
   mountpoint -q "$work/mnt" && umount -l "$work/mnt"
+  [ -n "$cgroup" ] && rmdir "$cgroup" 2>/dev/null
   rm -rf "${work:?}"
 }
 trap cleanup EXIT
@@ -55,8 +63,46 @@ head -c "$((size_mb << 20))" /dev/urandom >"$work/mnt/model/weights.bin"
 backing_file=$(find "$work/back" -type f -size +$((size_mb / 2))M | head -n 1)
 [ -n "$backing_file" ] || die "cannot find the signed file's backing file"
 
+# The whole disk holding the backing directory, as MAJOR:MINOR (a partition's parent:
+# throttles apply to disks); nothing if it is not on a block device.
+backing_disk() {
+  local dev sys
+  dev=$(stat -c '%Hd:%Ld' "$work/back")
+  sys=/sys/dev/block/$dev
+  [ -e "$sys" ] || return 0
+  [ -e "$sys/partition" ] && dev=$(cat "$(readlink -f "$sys")/../dev")
+  echo "$dev"
+}
+
+# Makes the cgroup that holds the daemon for the cold@N cases; prints nothing and makes
+# nothing where the machine has no way to throttle reads.
+make_cgroup() {
+  local disk=$1
+  if [ -d /sys/fs/cgroup/blkio ]; then
+    cgroup=/sys/fs/cgroup/blkio/modelvault-signed-bench
+    mkdir -p "$cgroup" && echo "$disk 0" >"$cgroup/blkio.throttle.read_bps_device" && return
+  elif grep -qw io /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+    echo +io >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+    cgroup=/sys/fs/cgroup/modelvault-signed-bench
+    mkdir -p "$cgroup" && echo "$disk rbps=max" >"$cgroup/io.max" && return
+  fi
+  [ -n "$cgroup" ] && rmdir "$cgroup" 2>/dev/null
+  cgroup=""
+}
+
+# Puts process PID under a read limit of MBPS MB/s on the backing disk.
+throttle() {  # PID MBPS
+  local bps=$(($2 * 1000000))
+  if [ -e "$cgroup/blkio.throttle.read_bps_device" ]; then
+    echo "$disk $bps" >"$cgroup/blkio.throttle.read_bps_device"
+  else
+    echo "$disk rbps=$bps" >"$cgroup/io.max"
+  fi
+  echo "$1" >"$cgroup/cgroup.procs"
+}
+
 # One read of the whole file through a fresh read-only mount; prints MB/s.
-read_once() {  # CASE (hot|cold) MODE (unsigned|verified)
+read_once() {  # CASE (hot|cold|cold@N) MODE (unsigned|verified)
   local trust=()
   [ "$2" = verified ] && trust=(--trust "$work/publisher.pub.pem")
   "$mv" mount "$work/back" "$work/mnt" --keyfile "$work/store.key" --read-only "${trust[@]}" \
@@ -66,6 +112,8 @@ read_once() {  # CASE (hot|cold) MODE (unsigned|verified)
   [ "$1" = hot ] && cat "$backing_file" >/dev/null
   local start end daemon cpu0 cpu1 dd_cpu
   daemon=$(pgrep -f -- " $work/mnt( |\$)")
+  # Every thread of the daemon moves, so each backing read it makes counts against the limit.
+  case $1 in cold@*) throttle "$daemon" "${1#cold@}" ;; esac
   cpu0=$(cpu_of "$daemon")
   start=$(date +%s.%N)
   dd_cpu=$( { /usr/bin/time -f "%U %S" dd if="$work/mnt/model/weights.bin" of=/dev/null bs=1M \
@@ -86,9 +134,20 @@ cpu_of() {  # PID
     "/proc/$1/stat"
 }
 
+cases=(hot cold)
+disk=$(backing_disk)
+if [ -n "${BENCH_LIMITS-500 1000}" ]; then
+  [ -n "$disk" ] && make_cgroup "$disk"
+  if [ -n "$cgroup" ]; then
+    for limit in ${BENCH_LIMITS-500 1000}; do cases+=("cold@$limit"); done
+  else
+    echo "No way to throttle reads of the backing disk here: leaving out the cold@N cases" >&2
+  fi
+fi
+
 declare -A runs=()
 for ((i = 1; i <= repeat; i++)); do
-  for c in hot cold; do
+  for c in "${cases[@]}"; do
     for m in unsigned verified; do  # alternating, so a change in load hits both alike
       runs[$c.$m]+="$(read_once "$c" "$m") "
     done
@@ -103,7 +162,7 @@ range() { tr ' ' '\n' | grep . | sort -n | awk 'NR == 1 { lo = $1 } { hi = $1 } 
 
 echo "| case | unsigned MB/s (median, range) | verified MB/s (median, range) | ratio | CPU s/GiB unsigned | CPU s/GiB verified |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-for c in hot cold; do
+for c in "${cases[@]}"; do
   u=$(rates <<<"${runs[$c.unsigned]}" | median)
   v=$(rates <<<"${runs[$c.verified]}" | median)
   echo "| $c | $u ($(rates <<<"${runs[$c.unsigned]}" | range)) | $v ($(rates <<<"${runs[$c.verified]}" | range)) |" \

@@ -26,7 +26,7 @@
 //     entry_timeout: 10        # seconds the kernel keeps names (0 on a shared mount)
 //     attr_timeout: 10         # seconds the kernel keeps attributes
 //     keep_page_cache: true    # file pages stay cached across opens
-//     readahead_kb: 1024
+//     readahead_kb: 4096
 //   unlock:                    # see unlock_settings.h
 //     order: [tpm2, keyfile]
 //     keyfile: /etc/modelvault/models.key
