@@ -171,7 +171,9 @@ Result<std::shared_ptr<const std::vector<crypto::Digest>>> SignedRoot::Leaves(
   const std::string id = crypto::HexEncode(entry.file_id.span());
   {
     std::lock_guard lock(mu_);
-    if (auto it = leaves_.find(id); it != leaves_.end()) return it->second;
+    if (auto it = leaves_.find(id); it != leaves_.end()) {
+      if (auto open = it->second.lock()) return open;
+    }
   }
   const std::string name = std::string(volume::kHashesDir) + "/" + id;
   UniqueFd file(openat(dirfd_.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
@@ -185,9 +187,12 @@ Result<std::shared_ptr<const std::vector<crypto::Digest>>> SignedRoot::Leaves(
       volume::MerkleRoot(*leaves) != entry.digest) {
     return Status::Corruption(entry.path + ": its hash list does not match the manifest");
   }
+  std::shared_ptr<const std::vector<crypto::Digest>> shared = std::move(leaves);
   std::lock_guard lock(mu_);
-  leaves_.emplace(id, leaves);
-  return std::shared_ptr<const std::vector<crypto::Digest>>(leaves);
+  std::erase_if(leaves_, [](const auto& kv) { return kv.second.expired(); });
+  // Two first opens at once both load the list; either copy serves.
+  leaves_[id] = shared;
+  return shared;
 }
 
 }  // namespace modelvault::fs

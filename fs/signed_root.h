@@ -37,7 +37,9 @@ class SignedRoot {
   // True if .mvmanifest is no longer the file that was loaded.
   bool Stale() const;
 
-  // The leaf hashes of the file `entry`, checked against its Merkle root.
+  // The leaf hashes of the file `entry`, checked against its Merkle root. They are shared by
+  // every open of the file and freed with its last one: 32 bytes per block (2 MiB per GiB of
+  // model) would otherwise stay in the daemon's locked memory for each file ever opened.
   Result<std::shared_ptr<const std::vector<crypto::Digest>>> Leaves(
       const volume::ManifestEntry& entry);
 
@@ -53,7 +55,7 @@ class SignedRoot {
   Status status_;
   std::string failure_;
   std::mutex mu_;
-  std::map<std::string, std::shared_ptr<const std::vector<crypto::Digest>>> leaves_;  // mu_
+  std::map<std::string, std::weak_ptr<const std::vector<crypto::Digest>>> leaves_;  // mu_
 };
 
 }  // namespace modelvault::fs
