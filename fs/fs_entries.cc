@@ -110,14 +110,16 @@ std::vector<unsigned char> RawHandle(int fd) {
 
 Result<PathRef> Filesystem::PathOf(Inode* inode) {
   if (inode->fd.valid()) return PathRef(inode->fd.get());
+  if (int kept = inode->Orphan(); kept >= 0) return PathRef(kept);
   MV_ASSIGN_OR_RETURN(UniqueFd fd, OpenInode(inode, O_PATH));
   return PathRef(std::move(fd));
 }
 
 Result<UniqueFd> Filesystem::OpenInode(Inode* inode, int flags) {
   UniqueFd fd;
-  if (inode->fd.valid()) {
-    fd.Reset(open(ProcPath(inode->fd.get()).c_str(), flags | O_CLOEXEC));
+  int kept = inode->fd.valid() ? inode->fd.get() : inode->Orphan();
+  if (kept >= 0) {
+    fd.Reset(open(ProcPath(kept).c_str(), flags | O_CLOEXEC));
   } else {
     auto* fh = reinterpret_cast<struct file_handle*>(inode->handle.data());
     fd.Reset(open_by_handle_at(mount_fd_.get(), fh, flags | O_CLOEXEC));
@@ -346,9 +348,21 @@ Result<fuse_entry_param> Filesystem::DoLink(Inode* inode, Inode* parent, std::st
   return Adopt(parent, enc, Status::Ok());
 }
 
+void Filesystem::KeepIfLastLink(Inode* parent, const std::string& backing) {
+  struct stat st;
+  if (fstatat(parent->fd.get(), backing.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+  if (!S_ISREG(st.st_mode) || st.st_nlink != 1) return;
+  inodes_.ForKey(st.st_dev, st.st_ino, [&](Inode* inode) {
+    if (inode->fd.valid()) return;  // kept by descriptor already
+    inode->KeepOrphan(
+        UniqueFd(openat(parent->fd.get(), backing.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC)));
+  });
+}
+
 Status Filesystem::DoUnlink(Inode* parent, std::string_view name) {
   MV_RETURN_IF_ERROR(CheckMutable(parent, "unlink"));
   MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
+  KeepIfLastLink(parent, enc.backing);
   if (unlinkat(parent->fd.get(), enc.backing.c_str(), 0) != 0) return Errno("unlink");
   DropLongName(parent, enc);
   return Status::Ok();

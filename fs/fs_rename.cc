@@ -145,6 +145,7 @@ Status Filesystem::DoRename(Inode* parent, std::string_view name, Inode* new_par
       MV_ASSIGN_OR_RETURN(replaced_id, ClearEmptyDir(replaced.get()));
     }
   }
+  if (flags == 0) KeepIfLastLink(new_parent, to.backing);
   if (renameat2(parent->fd.get(), from.backing.c_str(), new_parent->fd.get(), to.backing.c_str(),
                 flags) != 0) {
     int err = errno;

@@ -68,6 +68,24 @@ struct Inode {
     std::lock_guard lock(node_mu);
     return node;
   }
+
+  // A file kept by `handle` whose last link went while the kernel still knew it: the kernel
+  // goes on sending requests for it (the times it cached are written back after the
+  // unlink), and a stale handle cannot serve them, so an O_PATH descriptor keeps the object
+  // until the inode is forgotten, as a local file system keeps an unlinked inode. Set at
+  // most once, closed only with the inode, so the descriptor may be used without the lock.
+  void KeepOrphan(UniqueFd fd) {
+    std::lock_guard lock(orphan_mu);
+    if (!orphan.valid()) orphan = std::move(fd);
+  }
+  int Orphan() {
+    std::lock_guard lock(orphan_mu);
+    return orphan.get();
+  }
+
+ private:
+  std::mutex orphan_mu;
+  UniqueFd orphan;  // guarded by orphan_mu
 };
 
 class InodeTable {

@@ -181,5 +181,35 @@ TEST_F(PosixLinksTest, HardLinks) {
   EXPECT_TRUE(FileHolds(M("b"), model));
 }
 
+// The kernel writes a file's cached times back after its last name is gone; that request,
+// and anything asked through an O_PATH descriptor, must find the object. A refused one
+// was kept by the kernel as a write-back error and failed the next syncfs(2) (`sync -f`)
+// of the whole mount with ENOENT.
+TEST_F(PosixLinksTest, LastLinkGoneLeavesNoErrorBehind) {
+  auto syncfs_mount = [&] {
+    Fd root(::open(M("").c_str(), O_RDONLY | O_DIRECTORY));
+    return root.get() < 0 ? -1 : ::syncfs(root.get());
+  };
+  ASSERT_EQ(WriteFile(M("written"), "weights"), 0);
+  MV_ASSERT_SYS(::unlink(M("written").c_str()));
+  MV_EXPECT_SYS(syncfs_mount());
+
+  ASSERT_EQ(WriteFile(M("old"), "old"), 0);
+  ASSERT_EQ(WriteFile(M("new"), "new"), 0);
+  MV_ASSERT_SYS(::rename(M("new").c_str(), M("old").c_str()));  // "old"'s file goes
+  MV_EXPECT_SYS(syncfs_mount());
+  EXPECT_TRUE(FileHolds(M("old"), "new"));
+
+  ASSERT_EQ(WriteFile(M("held"), "12345"), 0);
+  Fd path(::open(M("held").c_str(), O_PATH));
+  MV_ASSERT_SYS(path.get());
+  MV_ASSERT_SYS(::unlink(M("held").c_str()));
+  struct stat st;
+  MV_ASSERT_SYS(::fstat(path.get(), &st));
+  EXPECT_EQ(st.st_size, 5);
+  EXPECT_EQ(st.st_nlink, 0u);
+  MV_EXPECT_SYS(syncfs_mount());
+}
+
 }  // namespace
 }  // namespace modelvault::fs::test
