@@ -105,6 +105,36 @@ TEST_F(SignedTreeTest, FlippedCiphertextByte) {
   EXPECT_EQ(p.size(), 1u) << Describe(p);
 }
 
+// A file of several hashing chunks, each split over the cores: every leaf is in place, and
+// a flipped byte in the last block of a later chunk's second part is caught by number.
+TEST_F(SignedTreeTest, LargeFileIsHashedInChunksAndParts) {
+  const uint64_t blocks = 2 * (8 << 20) / kStored + 77;  // two whole chunks and a short one
+  AddFile("", root_id_, "large.bin", blocks * kTreeBs - 5);
+  Sign();
+  const ManifestEntry* e = manifest_.Find(paths_["large.bin"]);
+  ASSERT_NE(e, nullptr);
+  ASSERT_EQ(e->blocks, blocks);
+  UniqueFd fd = OpenRo(Abs(paths_["large.bin"]));
+  std::vector<crypto::Digest> leaves;
+  for (uint64_t b = 0; b < blocks; ++b) {
+    uint64_t len = b + 1 < blocks ? kStored : kTreeBs - 5 + kBlockOverhead;
+    leaves.push_back(MerkleLeaf(RawRead(fd.get(), layout_.BlockOffset(b), len)));
+  }
+  EXPECT_EQ(e->digest, MerkleRoot(leaves));
+  std::string list = ReadText(HashesFile("large.bin"));
+  ASSERT_EQ(list.size(), blocks * 32);
+  EXPECT_EQ(0, std::memcmp(list.data(), leaves.data(), list.size()));
+  EXPECT_TRUE(Verify().empty()) << Describe(Verify());
+
+  const uint64_t bad = (8 << 20) / kStored * 2 - 1;  // the last block of the second chunk
+  UniqueFd rw = OpenRw(Abs(paths_["large.bin"]));
+  RawFlip(rw.get(), layout_.BlockOffset(bad) + 7);
+  auto p = Verify();
+  EXPECT_TRUE(Has(p, paths_["large.bin"],
+                  "content differs from the signed content (block " + std::to_string(bad) + ")"));
+  EXPECT_EQ(p.size(), 1u) << Describe(p);
+}
+
 TEST_F(SignedTreeTest, SwappedFiles) {
   std::string a = Abs(paths_["weights.bin"]), b = Abs(paths_["tokenizer.bin"]);
   ASSERT_EQ(rename(a.c_str(), (a + "x").c_str()), 0);
