@@ -7,7 +7,7 @@ packages=(
   libssl-dev libfuse3-dev fuse3 libsystemd-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev attr python3
   libtss2-dev swtpm swtpm-tools tpm2-tools softhsm2 opensc p11-kit libp11-kit-dev
-  help2man dpkg-dev man-db systemd
+  help2man dpkg-dev man-db systemd stress-ng
 )
 missing=()
 for p in "${packages[@]}"; do
