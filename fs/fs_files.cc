@@ -156,6 +156,7 @@ Result<size_t> Filesystem::DoWrite(Inode* inode, FileHandle* fh, std::span<const
   std::unique_lock lock(inode->content_mu);
   if (!inode->content) return Status::FromErrno(EBADF, "write");
   uint64_t at = static_cast<uint64_t>(offset);
+  MV_RETURN_IF_ERROR(CheckFileSize(at + in.size()));
   // With the writeback cache the kernel tracks the end of file and sends appends (in any
   // order) at their real offsets; only without it must the daemon place them.
   if (fh->append && !writeback_cache_) {
@@ -175,6 +176,7 @@ Status Filesystem::Truncate(Inode* inode, FileHandle* fh, off_t size) {
   if (inode->type == S_IFDIR) return Status::FromErrno(EISDIR, "truncate");
   if (inode->type != S_IFREG) return Status::FromErrno(EINVAL, "truncate");
   if (size < 0) return Status::FromErrno(EINVAL, "truncate");
+  MV_RETURN_IF_ERROR(CheckFileSize(static_cast<uint64_t>(size)));
   UniqueFd own;
   int fd = fh ? fh->fd.get() : -1;
   if (fd < 0) {
@@ -186,11 +188,22 @@ Status Filesystem::Truncate(Inode* inode, FileHandle* fh, off_t size) {
   return inode->content->Truncate(fd, static_cast<uint64_t>(size));
 }
 
+Status Filesystem::CheckFileSize(uint64_t plain_size) const {
+  // The backing file is never smaller than the plaintext, so the first test also keeps
+  // BackingSize() from overflowing.
+  if (plain_size > max_backing_file_ ||
+      volume_->layout().BackingSize(plain_size) > max_backing_file_) {
+    return Status::FromErrno(EFBIG, "file larger than the backing filesystem allows");
+  }
+  return Status::Ok();
+}
+
 Status Filesystem::DoFallocate(Inode* inode, FileHandle* fh, int mode, off_t offset, off_t length) {
   MV_RETURN_IF_ERROR(CheckMutable(inode, "fallocate"));
   if ((mode & ~FALLOC_FL_KEEP_SIZE) != 0) return Status::FromErrno(EOPNOTSUPP, "fallocate");
   if (offset < 0 || length <= 0) return Status::FromErrno(EINVAL, "fallocate");
   uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(length);
+  MV_RETURN_IF_ERROR(CheckFileSize(end));
   std::unique_lock lock(inode->content_mu);
   if (!inode->content) return Status::FromErrno(EBADF, "fallocate");
   MV_ASSIGN_OR_RETURN(uint64_t size, inode->content->Size(fh->fd.get()));
