@@ -112,7 +112,7 @@ class Filesystem {
   Result<struct statvfs> DoStatfs();
 
   // Files (fs_files.cc).
-  Result<std::unique_ptr<FileHandle>> DoOpen(Inode* inode, int flags);
+  Result<std::unique_ptr<FileHandle>> DoOpen(Inode* inode, int flags, const Caller& caller);
   Result<std::pair<fuse_entry_param, std::unique_ptr<FileHandle>>> DoCreate(Inode* parent,
                                                                             std::string_view name,
                                                                             mode_t mode, int flags,

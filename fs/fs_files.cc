@@ -25,6 +25,17 @@ int BackingFlags(int flags, bool read_only) {
   return out | O_CLOEXEC;
 }
 
+// What a write by a user without CAP_FSETID does to a file's mode, by the kernel's rule for
+// FUSE: set-user-ID goes, and set-group-ID where group execute is set.
+Status DropSetIdBits(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return Errno("stat");
+  mode_t drop = S_ISUID | ((st.st_mode & S_IXGRP) ? S_ISGID : 0);
+  if ((st.st_mode & drop) == 0) return Status::Ok();
+  if (fchmod(fd, st.st_mode & 07777 & ~drop) != 0) return Errno("chmod");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<UniqueFd> Filesystem::OpenBacking(Inode* inode, int flags) {
@@ -50,7 +61,8 @@ Status Filesystem::LoadContent(Inode* inode, int fd) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<FileHandle>> Filesystem::DoOpen(Inode* inode, int flags) {
+Result<std::unique_ptr<FileHandle>> Filesystem::DoOpen(Inode* inode, int flags,
+                                                       const Caller& caller) {
   auto fh = std::make_unique<FileHandle>();
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
     // Until the handle is counted, a freeze of a directory above must wait.
@@ -72,6 +84,9 @@ Result<std::unique_ptr<FileHandle>> Filesystem::DoOpen(Inode* inode, int flags) 
   // Linux truncates on O_TRUNC whatever the access mode; the kernel checked write permission.
   if (flags & O_TRUNC) {
     MV_RETURN_IF_ERROR(inode->content->Truncate(fd.get(), 0));
+    // The kernel clears set-id bits for a truncate (OnInit), but not for the one it leaves
+    // to an O_TRUNC open; root stands in for CAP_FSETID here.
+    if (caller.uid != 0) MV_RETURN_IF_ERROR(DropSetIdBits(fd.get()));
   }
   if (std::shared_ptr<DirNode> node = inode->Node()) {
     MV_ASSIGN_OR_RETURN(fh->verifier, signed_.ForOpen(*node, fd.get(), *inode->content));
@@ -93,7 +108,7 @@ Result<std::pair<fuse_entry_param, std::unique_ptr<FileHandle>>> Filesystem::DoC
     if (errno != EEXIST || (flags & O_EXCL)) return Errno("create");
     // Someone else created it first: this is a plain open of their file.
     MV_ASSIGN_OR_RETURN(auto e, EntryFor(parent, enc.backing));
-    auto fh = DoOpen(ToInode(e.ino), flags);
+    auto fh = DoOpen(ToInode(e.ino), flags, caller);
     if (!fh.ok()) {
       inodes_.Forget(ToInode(e.ino), 1);
       return fh.status();
