@@ -19,6 +19,7 @@
 
 #include "base/result.h"
 #include "fs/access_gate.h"
+#include "fs/backing_limits.h"
 #include "fs/handle_registry.h"
 #include "fs/inode_table.h"
 #include "fs/mount_counters.h"
@@ -111,7 +112,7 @@ class Filesystem {
   Result<struct statvfs> DoStatfs();
 
   // Files (fs_files.cc).
-  Result<std::unique_ptr<FileHandle>> DoOpen(Inode* inode, int flags);
+  Result<std::unique_ptr<FileHandle>> DoOpen(Inode* inode, int flags, const Caller& caller);
   Result<std::pair<fuse_entry_param, std::unique_ptr<FileHandle>>> DoCreate(Inode* parent,
                                                                             std::string_view name,
                                                                             mode_t mode, int flags,
@@ -167,6 +168,8 @@ class Filesystem {
   Status LoadContent(Inode* inode, int fd);
   Result<UniqueFd> OpenBacking(Inode* inode, int flags);
   Status Truncate(Inode* inode, FileHandle* fh, off_t size);
+  // EFBIG if a file of `plain_size` bytes would not fit in a backing file (backing_limits.h).
+  Status CheckFileSize(uint64_t plain_size) const;
   Result<std::string> XattrName(std::string_view name);
 
   std::unique_ptr<volume::Volume> volume_;
@@ -186,6 +189,8 @@ class Filesystem {
   // A plain descriptor of the backing root, the mount_fd of open_by_handle_at().
   UniqueFd mount_fd_;
   bool use_handles_ = false;
+  // The largest backing file this daemon can make (backing_limits.h).
+  uint64_t max_backing_file_ = kNoBackingLimit;
   std::once_flag after_init_;
 };
 

@@ -87,6 +87,7 @@ Result<std::unique_ptr<Filesystem>> Filesystem::New(std::unique_ptr<volume::Volu
                                       O_PATH | O_CLOEXEC));
     fs->use_handles_ = opened.valid();
   }
+  if (!options.read_only) fs->max_backing_file_ = LargestBackingFile(fs->mount_fd_.get());
   int root_fd = fd.get();
   fs->inodes_.SetRoot(std::move(fd), st);
   fs->inodes_.root()->node = fs->signed_.NewNode(nullptr, "", true, root_fd);

@@ -25,6 +25,17 @@ int BackingFlags(int flags, bool read_only) {
   return out | O_CLOEXEC;
 }
 
+// What a write by a user without CAP_FSETID does to a file's mode, by the kernel's rule for
+// FUSE: set-user-ID goes, and set-group-ID where group execute is set.
+Status DropSetIdBits(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return Errno("stat");
+  mode_t drop = S_ISUID | ((st.st_mode & S_IXGRP) ? S_ISGID : 0);
+  if ((st.st_mode & drop) == 0) return Status::Ok();
+  if (fchmod(fd, st.st_mode & 07777 & ~drop) != 0) return Errno("chmod");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<UniqueFd> Filesystem::OpenBacking(Inode* inode, int flags) {
@@ -50,7 +61,8 @@ Status Filesystem::LoadContent(Inode* inode, int fd) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<FileHandle>> Filesystem::DoOpen(Inode* inode, int flags) {
+Result<std::unique_ptr<FileHandle>> Filesystem::DoOpen(Inode* inode, int flags,
+                                                       const Caller& caller) {
   auto fh = std::make_unique<FileHandle>();
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
     // Until the handle is counted, a freeze of a directory above must wait.
@@ -72,6 +84,9 @@ Result<std::unique_ptr<FileHandle>> Filesystem::DoOpen(Inode* inode, int flags) 
   // Linux truncates on O_TRUNC whatever the access mode; the kernel checked write permission.
   if (flags & O_TRUNC) {
     MV_RETURN_IF_ERROR(inode->content->Truncate(fd.get(), 0));
+    // The kernel clears set-id bits for a truncate (OnInit), but not for the one it leaves
+    // to an O_TRUNC open; root stands in for CAP_FSETID here.
+    if (caller.uid != 0) MV_RETURN_IF_ERROR(DropSetIdBits(fd.get()));
   }
   if (std::shared_ptr<DirNode> node = inode->Node()) {
     MV_ASSIGN_OR_RETURN(fh->verifier, signed_.ForOpen(*node, fd.get(), *inode->content));
@@ -93,7 +108,7 @@ Result<std::pair<fuse_entry_param, std::unique_ptr<FileHandle>>> Filesystem::DoC
     if (errno != EEXIST || (flags & O_EXCL)) return Errno("create");
     // Someone else created it first: this is a plain open of their file.
     MV_ASSIGN_OR_RETURN(auto e, EntryFor(parent, enc.backing));
-    auto fh = DoOpen(ToInode(e.ino), flags);
+    auto fh = DoOpen(ToInode(e.ino), flags, caller);
     if (!fh.ok()) {
       inodes_.Forget(ToInode(e.ino), 1);
       return fh.status();
@@ -156,6 +171,7 @@ Result<size_t> Filesystem::DoWrite(Inode* inode, FileHandle* fh, std::span<const
   std::unique_lock lock(inode->content_mu);
   if (!inode->content) return Status::FromErrno(EBADF, "write");
   uint64_t at = static_cast<uint64_t>(offset);
+  MV_RETURN_IF_ERROR(CheckFileSize(at + in.size()));
   // With the writeback cache the kernel tracks the end of file and sends appends (in any
   // order) at their real offsets; only without it must the daemon place them.
   if (fh->append && !writeback_cache_) {
@@ -175,6 +191,7 @@ Status Filesystem::Truncate(Inode* inode, FileHandle* fh, off_t size) {
   if (inode->type == S_IFDIR) return Status::FromErrno(EISDIR, "truncate");
   if (inode->type != S_IFREG) return Status::FromErrno(EINVAL, "truncate");
   if (size < 0) return Status::FromErrno(EINVAL, "truncate");
+  MV_RETURN_IF_ERROR(CheckFileSize(static_cast<uint64_t>(size)));
   UniqueFd own;
   int fd = fh ? fh->fd.get() : -1;
   if (fd < 0) {
@@ -186,11 +203,22 @@ Status Filesystem::Truncate(Inode* inode, FileHandle* fh, off_t size) {
   return inode->content->Truncate(fd, static_cast<uint64_t>(size));
 }
 
+Status Filesystem::CheckFileSize(uint64_t plain_size) const {
+  // The backing file is never smaller than the plaintext, so the first test also keeps
+  // BackingSize() from overflowing.
+  if (plain_size > max_backing_file_ ||
+      volume_->layout().BackingSize(plain_size) > max_backing_file_) {
+    return Status::FromErrno(EFBIG, "file larger than the backing filesystem allows");
+  }
+  return Status::Ok();
+}
+
 Status Filesystem::DoFallocate(Inode* inode, FileHandle* fh, int mode, off_t offset, off_t length) {
   MV_RETURN_IF_ERROR(CheckMutable(inode, "fallocate"));
   if ((mode & ~FALLOC_FL_KEEP_SIZE) != 0) return Status::FromErrno(EOPNOTSUPP, "fallocate");
   if (offset < 0 || length <= 0) return Status::FromErrno(EINVAL, "fallocate");
   uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(length);
+  MV_RETURN_IF_ERROR(CheckFileSize(end));
   std::unique_lock lock(inode->content_mu);
   if (!inode->content) return Status::FromErrno(EBADF, "fallocate");
   MV_ASSIGN_OR_RETURN(uint64_t size, inode->content->Size(fh->fd.get()));

@@ -82,6 +82,12 @@ void OnInit(void* userdata, fuse_conn_info* conn) noexcept {
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   }
   fs->set_writeback_cache(writeback);
+  // A write, truncate or chown by a user without CAP_FSETID clears set-user-ID and
+  // set-group-ID. Some libfuse versions hand that job to the filesystem by default, but this
+  // daemon writes as root (which keeps the bits) and, behind the writeback cache, does not
+  // even learn who wrote; the kernel knows, and clears them with a SETATTR when the job is
+  // its own.
+  conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 }
 
 void OnDestroy(void* userdata) noexcept { static_cast<Filesystem*>(userdata)->SyncBacking(); }
@@ -169,7 +175,7 @@ void OnRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
 
 void OnOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   if (!Admit(req, "open")) return;
-  auto fh = Fs(req).DoOpen(In(req, ino), fi->flags);
+  auto fh = Fs(req).DoOpen(In(req, ino), fi->flags, CallerOf(req));
   if (!fh.ok()) return ReplyStatus(req, fh.status());
   Give(Fs(req), fi, std::move(fh).value());
   // All changes go through this daemon, so cached pages stay valid across opens.

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -167,6 +168,9 @@ Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& op
 Status ServeMount(std::unique_ptr<volume::Volume> volume, const MountOptions& options,
                   const ServeHooks& hooks) {
   std::string backing = volume->backing_dir();
+  // A write past an RLIMIT_FSIZE the daemon was started with (LimitFSIZE= under systemd)
+  // must fail that request with EFBIG, not end the mount with the signal.
+  signal(SIGXFSZ, SIG_IGN);
   MV_ASSIGN_OR_RETURN(auto fs, Filesystem::New(std::move(volume), options));
   // Modes from the kernel are already masked by the caller's umask; ours must not apply.
   umask(0);
