@@ -153,9 +153,11 @@ class Filesystem {
   // Makes the sidecar of a long name exist before the entry is created under it.
   Status PrepareName(Inode* parent, const volume::EncodedName& name);
   void DropLongName(Inode* parent, const volume::EncodedName& name);
-  // Before the entry `backing` in `parent` is removed or replaced: if it is the last link
-  // of a file the kernel knows, its inode keeps the object (Inode::KeepOrphan).
-  void KeepIfLastLink(Inode* parent, const std::string& backing);
+  // Around the removal or replacement of the entry `backing` in `parent`: a file the kernel
+  // knows is held before, and if that removed its last link, its inode keeps it after
+  // (Inode::KeepOrphan).
+  UniqueFd HoldBeforeRemoval(Inode* parent, const std::string& backing);
+  void KeepIfOrphaned(UniqueFd held);
   Result<fuse_entry_param> EntryFor(Inode* parent, const std::string& backing);
   // After a rename: the object now at `backing` in `parent` has its node moved there.
   void RelinkMoved(Inode* parent, const std::string& backing);

@@ -349,22 +349,30 @@ Result<fuse_entry_param> Filesystem::DoLink(Inode* inode, Inode* parent, std::st
   return Adopt(parent, enc, Status::Ok());
 }
 
-void Filesystem::KeepIfLastLink(Inode* parent, const std::string& backing) {
+UniqueFd Filesystem::HoldBeforeRemoval(Inode* parent, const std::string& backing) {
   struct stat st;
-  if (fstatat(parent->fd.get(), backing.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
-  if (!S_ISREG(st.st_mode) || st.st_nlink != 1) return;
-  inodes_.ForKey(st.st_dev, st.st_ino, [&](Inode* inode) {
-    if (inode->fd.valid()) return;  // kept by descriptor already
-    inode->KeepOrphan(
-        UniqueFd(openat(parent->fd.get(), backing.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC)));
-  });
+  if (fstatat(parent->fd.get(), backing.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
+  if (!S_ISREG(st.st_mode)) return {};
+  bool known = false;
+  inodes_.ForKey(st.st_dev, st.st_ino, [&](Inode* inode) { known = !inode->fd.valid(); });
+  if (!known) return {};
+  return UniqueFd(openat(parent->fd.get(), backing.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+}
+
+void Filesystem::KeepIfOrphaned(UniqueFd held) {
+  // Checked after the removal, not before: two removals of a file's last two links at once
+  // each see the other link before, but the second sees none after.
+  struct stat st;
+  if (!held.valid() || fstat(held.get(), &st) != 0 || st.st_nlink != 0) return;
+  inodes_.ForKey(st.st_dev, st.st_ino, [&](Inode* inode) { inode->KeepOrphan(std::move(held)); });
 }
 
 Status Filesystem::DoUnlink(Inode* parent, std::string_view name) {
   MV_RETURN_IF_ERROR(CheckMutable(parent, "unlink"));
   MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
-  KeepIfLastLink(parent, enc.backing);
+  UniqueFd held = HoldBeforeRemoval(parent, enc.backing);
   if (unlinkat(parent->fd.get(), enc.backing.c_str(), 0) != 0) return Errno("unlink");
+  KeepIfOrphaned(std::move(held));
   DropLongName(parent, enc);
   return Status::Ok();
 }

@@ -237,7 +237,24 @@ Status Filesystem::DoFallocate(Inode* inode, FileHandle* fh, int mode, off_t off
 Result<struct stat> Filesystem::DoSetattr(Inode* inode, const struct stat& attr, int to_set,
                                           FileHandle* fh) {
   MV_RETURN_IF_ERROR(CheckMutable(inode, "setattr"));
-  MV_ASSIGN_OR_RETURN(PathRef path, PathOf(inode));
+  // Through the caller's open file where there is one: it reaches the object whatever
+  // happened to its names.
+  Result<PathRef> found =
+      fh != nullptr && fh->fd.valid() ? Result<PathRef>(PathRef(fh->fd.get())) : PathOf(inode);
+  constexpr int kTimes = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+                         FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME;
+  if (!found.ok() && found.status().ToErrno() == ENOENT && (to_set & ~kTimes) == 0) {
+    // The kernel writing back times it cached for a file that is gone: refusing would leave
+    // an error for the next syncfs of the whole mount, and nothing can read the times now.
+    struct stat gone {};
+    gone.st_ino = inode->ino;
+    gone.st_mode = inode->type;
+    gone.st_atim = attr.st_atim;
+    gone.st_mtim = attr.st_mtim;
+    return gone;
+  }
+  MV_RETURN_IF_ERROR(found.status());
+  PathRef path = std::move(found).value();
   int fd = path.get();
   if (to_set & FUSE_SET_ATTR_MODE) {
     if (inode->type == S_IFLNK) return Status::FromErrno(EOPNOTSUPP, "chmod");

@@ -145,13 +145,14 @@ Status Filesystem::DoRename(Inode* parent, std::string_view name, Inode* new_par
       MV_ASSIGN_OR_RETURN(replaced_id, ClearEmptyDir(replaced.get()));
     }
   }
-  if (flags == 0) KeepIfLastLink(new_parent, to.backing);
+  UniqueFd held = flags == 0 ? HoldBeforeRemoval(new_parent, to.backing) : UniqueFd();
   if (renameat2(parent->fd.get(), from.backing.c_str(), new_parent->fd.get(), to.backing.c_str(),
                 flags) != 0) {
     int err = errno;
     if (replaced.valid()) RestoreDirId(replaced.get(), replaced_id);
     return Status::FromErrno(err, "rename");
   }
+  KeepIfOrphaned(std::move(held));
   // rename(2) leaves both names when they are links to one inode; keep the sidecar then.
   struct stat st;
   bool source_gone = fstatat(parent->fd.get(), from.backing.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0;
