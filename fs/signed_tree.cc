@@ -191,6 +191,23 @@ Result<std::shared_ptr<const FileVerifier>> SignedTree::ForOpen(
       std::make_shared<FileVerifier>(std::move(leaves).value(), rel, root->path(), on_failure_));
 }
 
+Status SignedTree::CheckSize(const DirNode& node, uint64_t backing_size) {
+  if (policy_.trusted.empty()) return Status::Ok();
+  std::string rel;
+  std::shared_ptr<SignedRoot> root = RootOf(node, &rel);
+  // A directory that fails its checks refuses every open and read already.
+  if (!root || !root->status().ok()) return Status::Ok();
+  const volume::ManifestEntry* entry = root->manifest().Find(rel);
+  if (entry == nullptr || entry->kind != volume::ManifestEntry::Kind::kFile ||
+      entry->size == backing_size) {
+    return Status::Ok();
+  }
+  std::string detail = rel + ": its backing file is " + std::to_string(backing_size) +
+                       " bytes, signed " + std::to_string(entry->size) + " (truncated or extended)";
+  if (on_failure_) on_failure_("file", root->path(), detail);
+  return Status::Corruption("signed directory " + root->path() + ": " + detail);
+}
+
 Status SignedTree::Freeze(DirNode& node, int dirfd) {
   UniqueFd marker(openat(dirfd, volume::kFrozenMarker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
   if (!marker.valid()) return Status::FromErrno(errno, "freezing");

@@ -111,6 +111,12 @@ class SignedTree {
   Result<std::shared_ptr<const FileVerifier>> ForOpen(const DirNode& node, int fd,
                                                       const volume::FileContent& content);
 
+  // For a file opened with a verifier: Ok if `backing_size` is its size in the current
+  // manifest, else EIO (reported to on_failure). The kernel takes a file's size from
+  // lookups and getattr; a signed file truncated (or extended) in the backing directory
+  // after it was opened would otherwise end early, with no read left that could fail.
+  Status CheckSize(const DirNode& node, uint64_t backing_size);
+
   // The control attributes: freeze a directory, unfreeze it with the publisher's signature
   // over Challenge(), and reload it after `sign` wrote a manifest.
   Status Freeze(DirNode& node, int dirfd);
