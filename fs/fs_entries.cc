@@ -223,6 +223,7 @@ Result<fuse_entry_param> Filesystem::EntryFor(Inode* parent, const std::string& 
       inode->node = signed_.NewNode(parent_node, backing, dir, dir ? inode->fd.get() : -1);
     } else {
       signed_.Relink(*inode->node, parent_node, backing);
+      if (S_ISDIR(st.st_mode)) signed_.Revisit(*inode->node, inode->fd.get());
     }
   }
   if (Status size = CheckSignedSize(inode, backing_size); !size.ok()) {

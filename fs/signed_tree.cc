@@ -105,6 +105,13 @@ void SignedTree::Relink(DirNode& node, const std::shared_ptr<DirNode>& parent, s
   node.name = std::move(name);
 }
 
+void SignedTree::Revisit(DirNode& node, int fd) {
+  if (!node.is_dir) return;
+  bool frozen = Exists(fd, volume::kFrozenMarker);
+  bool manifest = Exists(fd, volume::kManifestFile);
+  if (frozen != node.frozen || manifest != node.has_manifest) Refresh(node, fd);
+}
+
 bool SignedTree::IsUnder(const DirNode& node, const DirNode& ancestor) const {
   std::lock_guard lock(mu_);
   for (const DirNode* n = &node; n != nullptr; n = n->parent.get()) {

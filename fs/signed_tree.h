@@ -99,6 +99,10 @@ class SignedTree {
                                    bool is_dir, int fd);
   // The object was found again, perhaps renamed or moved.
   void Relink(DirNode& node, const std::shared_ptr<DirNode>& parent, std::string name);
+  // A directory was looked up again: notes a manifest or freeze that came or went since,
+  // signed or unfrozen through another mount (a reader that saw a directory before it
+  // was first signed would otherwise keep treating it as unsigned).
+  void Revisit(DirNode& node, int fd);
   // True if `node` or a directory above it is frozen.
   bool Frozen(const DirNode& node) const;
   // True if `node` is `ancestor` or lies below it.

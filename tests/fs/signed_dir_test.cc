@@ -190,6 +190,24 @@ TEST_F(SignedDirTest, AReaderPicksUpANewVersionWithoutRemounting) {
   ASSERT_TRUE(Unmount(reader));
 }
 
+TEST_F(SignedDirTest, AReaderThatSawADirectoryUnsignedPicksUpItsFirstSigning) {
+  // A read-only mount keeps names for 10 s; one second makes the wait short.
+  ASSERT_EQ(WriteFile(T("cache.yaml"), "cache:\n  entry_timeout: 1\n  attr_timeout: 1\n"), 0);
+  ASSERT_TRUE(MountReader({"--require-signatures", "--config", T("cache.yaml")}));
+  const std::string reader = mountpoint();
+  ASSERT_EQ(::mkdir(T("writer").c_str(), 0700), 0);
+  ASSERT_TRUE(Mount(backing(), T("writer"), keyfile()));
+  ASSERT_EQ(::mkdir(T("writer/models/m4").c_str(), 0755), 0);
+  ASSERT_EQ(WriteFile(T("writer/models/m4/w.bin"), "published"), 0);
+  EXPECT_EQ(ReadErrno("models/m4/w.bin", "published"), EACCES);  // not signed yet
+  ASSERT_TRUE(RunCli({"sign", T("writer/models/m4"), "--signing-key", T("pub.key")}).ok());
+  ASSERT_TRUE(Unmount(T("writer")));
+  // Once the kernel's entry for the directory expires it is looked up again.
+  ::usleep(1500 * 1000);
+  EXPECT_EQ(ReadErrno("models/m4/w.bin", "published"), 0);
+  ASSERT_TRUE(Unmount(reader));
+}
+
 TEST_F(SignedDirTest, ARemovedManifestIsCaughtByAHostThatSawIt) {
   ASSERT_TRUE(MountReader());
   EXPECT_EQ(ReadErrno("models/m1/weights.bin", big_), 0);  // this host accepts version 1
