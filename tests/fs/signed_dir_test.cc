@@ -157,8 +157,9 @@ TEST_F(SignedDirTest, SigningWaitsForWritersAndNeverNests) {
   // after the freeze; signing refuses while one is open.
   int fd = ::open(M("models/m2/w.bin").c_str(), O_RDWR);
   ASSERT_GE(fd, 0);
-  EXPECT_TRUE(FailedCleanly(RunCli({"sign", M("models/m2"), "--signing-key", T("pub.key")}),
-                            "open for writing"));
+  CliResult busy = RunCli({"sign", M("models/m2"), "--signing-key", T("pub.key")});
+  EXPECT_TRUE(FailedCleanly(busy, "open for writing"));
+  EXPECT_NE(busy.err.find(M("models/m2/w.bin") + " (pid "), std::string::npos) << busy.err;
   ASSERT_EQ(::pwrite(fd, "final", 5, 0), 5);
   ::close(fd);
   CliResult sign = RunCli({"sign", M("models/m2"), "--signing-key", T("pub.key")});
