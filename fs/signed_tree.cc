@@ -249,12 +249,16 @@ Status SignedTree::Unfreeze(DirNode& node, int dirfd, std::span<const uint8_t> s
   if (Exists(dirfd, volume::kManifestFile)) {
     // Only whoever holds the key that signed the directory may unfreeze it.
     MV_ASSIGN_OR_RETURN(volume::Manifest manifest, ReadManifest(dirfd));
-    if (challenge.empty()) return Status::PermissionDenied("no unfreeze challenge was asked for");
+    // A refusal is on record: someone with the store key tried to open a published model.
+    auto refuse = [&](const std::string& why) {
+      if (on_failure_) on_failure_("unfreeze", BackingPath(node), "unfreeze refused: " + why);
+      return Status::PermissionDenied(why);
+    };
+    if (challenge.empty()) return refuse("no unfreeze challenge was asked for");
     Status signed_by = VerifyWith(manifest, challenge, signature);
     if (!signed_by.ok()) {
-      return Status::PermissionDenied(
-          "the unfreeze request is not signed by the key that "
-          "signed the directory");
+      return refuse("the request is not signed by the key that signed the directory (" +
+                    manifest.KeyId() + ")");
     }
   }
   if (unlinkat(dirfd, volume::kFrozenMarker, 0) != 0 && errno != ENOENT) {

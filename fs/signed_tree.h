@@ -59,7 +59,8 @@ struct SignaturePolicy {
 };
 
 // What went wrong, for the audit trail: "signature", "rollback", "listing", "file",
-// "block", "unsigned".
+// "block", "unsigned", or "unfreeze" (a request to unfreeze not signed by the directory's
+// key).
 using SignatureFailureFn =
     std::function<void(std::string_view what, const std::string& dir, const std::string& detail)>;
 

@@ -3,7 +3,7 @@
 // frozen, a read-only mount, a failure after the freeze, and a sign that never finished.
 // Each refusal names the problem (and files by their names in the mount) and leaves the
 // store as it was; the unfinished sign can be completed or undone. Unfreezing, granted or
-// refused, goes into the publisher's audit log.
+// refused, goes into the publisher's audit log, and a refused one into the mount's too.
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -110,6 +110,21 @@ TEST_F(SignedPublishTest, AResignNeedsTheDirectoryUnfrozenFirst) {
   ASSERT_TRUE(resign.ok()) << resign.Describe();
   EXPECT_NE(resign.out.find("version 2"), std::string::npos) << resign.out;
   ASSERT_TRUE(Unmount());
+}
+
+TEST_F(SignedPublishTest, TheDaemonRecordsARefusedUnfreeze) {
+  ASSERT_TRUE(Unmount());
+  ASSERT_TRUE(Mount({"--audit-log", T("daemon.audit")}));
+  ASSERT_TRUE(Sign(T("pub.key")).ok());
+  // Whoever tries need not pass --audit-log; the daemon's own log has the refusal.
+  EXPECT_TRUE(
+      FailedCleanly(RunCli({"unfreeze", M("m"), "--signing-key", T("other.key")}), "another key"));
+  auto audit = ReadFile(T("daemon.audit"));
+  ASSERT_TRUE(audit.has_value());
+  EXPECT_NE(audit->find("\"check\":\"unfreeze\""), std::string::npos) << *audit;
+  ASSERT_TRUE(Unmount());
+  CliResult check = RunCli({"audit", "verify", T("daemon.audit"), "--backing", backing()});
+  EXPECT_TRUE(check.ok()) << check.Describe();
 }
 
 TEST_F(SignedPublishTest, SigningOnAReadOnlyMountNamesTheMount) {
