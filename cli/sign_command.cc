@@ -6,13 +6,14 @@
 // directory, and writes the manifest signed with the publisher's key beside it. The key
 // stays in this process or its token; the daemon is only asked, through control
 // attributes, to freeze, unfreeze and reload.
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <iostream>
+#include <system_error>
 
 #include "base/file_util.h"
 #include "base/time_util.h"
@@ -20,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/mounted_dir.h"
 #include "cli/publisher_key.h"
+#include "cli/sign_tree.h"
 #include "cli/terminal.h"
 #include "crypto/signing_key.h"
 #include "volume/manifest.h"
@@ -35,32 +37,9 @@ struct SignArgs {
   AuditSettings audit;
 };
 
-// Writes back everything the kernel still holds for the files under `path` (the writeback
-// cache), so that what is hashed is what was written.
-Status FlushTree(const std::string& path) {
-  DIR* dir = opendir(path.c_str());
-  if (dir == nullptr) return Status::FromErrno(errno, path);
-  std::vector<std::string> names;
-  while (dirent* e = readdir(dir)) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  closedir(dir);
-  for (const std::string& name : names) {
-    std::string child = path + "/" + name;
-    struct stat st;
-    if (lstat(child.c_str(), &st) != 0) return Status::FromErrno(errno, child);
-    if (S_ISDIR(st.st_mode)) {
-      MV_RETURN_IF_ERROR(FlushTree(child));
-    } else if (S_ISREG(st.st_mode)) {
-      int fd = open(child.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return Status::FromErrno(errno, child);
-      int rc = fsync(fd);
-      close(fd);
-      if (rc != 0) return Status::FromErrno(errno, "flushing " + child);
-    }
-  }
-  return Status::Ok();
+bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
 }
 
 Result<std::optional<volume::Manifest>> ExistingManifest(const std::string& signed_dir) {
@@ -72,31 +51,75 @@ Result<std::optional<volume::Manifest>> ExistingManifest(const std::string& sign
   return std::optional<volume::Manifest>(std::move(m));
 }
 
-Status RunSign(const SignArgs& a) {
-  MV_ASSIGN_OR_RETURN(auto signer, OpenPublisherKey(a.key));
-  MV_ASSIGN_OR_RETURN(MountedDir dir, FindMountedDir(a.dir));
-  MV_ASSIGN_OR_RETURN(volume::VolumeHeader header, volume::ReadVolumeHeader(dir.backing));
-  MV_ASSIGN_OR_RETURN(auto log, OpenAuditLog(a.audit, header));
-  MV_ASSIGN_OR_RETURN(std::string signed_dir, BackingDirOf(dir));
-  MV_ASSIGN_OR_RETURN(std::optional<volume::Manifest> old, ExistingManifest(signed_dir));
-  if (old && !a.resign) {
-    return Status::AlreadyExists(dir.path + " is signed already (version " +
-                                 std::to_string(old->version) +
-                                 "); to publish a change, unfreeze it, change it, then sign "
-                                 "--resign");
+// The kernel refuses every attribute change on a read-only mount with EROFS, which the
+// daemon also answers for a directory inside a frozen one; telling them apart here keeps
+// the message true.
+Status CheckReadWriteMount(const MountedDir& dir, const std::string& what) {
+  struct statvfs vfs;
+  if (statvfs(dir.path.c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0) {
+    return Status::InvalidArgument(dir.path + " is on the read-only mount " + dir.mountpoint +
+                                   "; " + what + " it through the store's read-write mount");
   }
-  if (!old && a.resign) return Status::InvalidArgument(dir.path + " has never been signed");
-  MV_RETURN_IF_ERROR(FlushTree(dir.path));
-  Status frozen = SetControl(dir, "user.modelvault.freeze", {'1'});
-  if (frozen.ToErrno() == EBUSY) {
-    return Status::Busy("a file in " + dir.path +
-                        " is open for writing; close it (or stop the writer) and sign again");
-  }
-  if (frozen.ToErrno() == EROFS) {
-    return Status::InvalidArgument(dir.path + " is inside a signed directory, which covers it");
-  }
-  MV_RETURN_IF_ERROR(frozen);
+  return Status::Ok();
+}
 
+std::string WhoCannot() { return "this user (uid " + std::to_string(getuid()) + ")"; }
+
+// `sign` writes the hash lists and the manifest into the backing directory itself; a user
+// the mount admits may still lack the rights there, which is found out before freezing.
+Result<volume::VolumeHeader> ReadHeaderToSign(const MountedDir& dir) {
+  Result<volume::VolumeHeader> header = volume::ReadVolumeHeader(dir.backing);
+  if (!header.ok() && header.status().ToErrno() == EACCES) {
+    return Status::PermissionDenied(header.status().message() +
+                                    ": signing reads and writes the store's backing directory " +
+                                    dir.backing + ", which " + WhoCannot() +
+                                    " may not; run sign as a user who may (its owner)");
+  }
+  return header;
+}
+
+Status CheckBackingWritable(const std::string& signed_dir) {
+  for (std::string path : {signed_dir, signed_dir + "/" + volume::kHashesDir}) {
+    if (path != signed_dir && !Exists(path)) continue;
+    if (access(path.c_str(), W_OK | X_OK) != 0) {
+      return Status::PermissionDenied(path + ": " + WhoCannot() +
+                                      " may not write this backing directory, where signing "
+                                      "puts the manifest; run sign as a user who may (the "
+                                      "store's owner)");
+    }
+  }
+  return Status::Ok();
+}
+
+// Puts a directory this `sign` froze back as it was after a failure: unfrozen, and without
+// the hash lists it wrote if it had none. Unfreezing a directory with a manifest takes a
+// signature over the daemon's challenge, which only the key that signed it can give.
+Status UndoFreeze(const MountedDir& dir, const std::string& signed_dir, bool had_hashes,
+                  bool has_manifest, volume::ManifestSigner& signer, const Status& failure) {
+  if (!had_hashes) {
+    std::error_code ignored;
+    std::filesystem::remove_all(signed_dir + "/" + volume::kHashesDir, ignored);
+  }
+  std::vector<uint8_t> proof;
+  if (has_manifest) {
+    auto challenge = GetControl(dir, "user.modelvault.challenge");
+    auto signature =
+        challenge.ok() ? signer.Sign(*challenge) : Result<std::vector<uint8_t>>(challenge.status());
+    if (signature.ok()) proof = std::move(signature).value();
+  }
+  if (!SetControl(dir, "user.modelvault.unfreeze", proof).ok()) {
+    return failure.Annotate(dir.path +
+                            " stays frozen (unfreeze it with the key that signed it before)");
+  }
+  return failure;
+}
+
+// From the freeze on: checks, hashes and signs the frozen directory and writes the manifest.
+Result<volume::Manifest> SignFrozen(const MountedDir& dir, const std::string& signed_dir,
+                                    const volume::VolumeHeader& header,
+                                    const std::optional<volume::Manifest>& old,
+                                    volume::ManifestSigner& signer) {
+  MV_RETURN_IF_ERROR(CheckNoOutsideLinks(dir.path));
   volume::Manifest manifest;
   manifest.volume_id = header.volume_id;
   manifest.version = old ? old->version + 1 : 1;
@@ -104,28 +127,85 @@ Status RunSign(const SignArgs& a) {
   manifest.directory =
       signed_dir == dir.backing ? "" : signed_dir.substr(signed_dir.rfind('/') + 1);
   manifest.block_size = header.block_size;
-  manifest.algorithm = signer->Algorithm();
-  manifest.public_key = signer->PublicKey();
+  manifest.algorithm = signer.Algorithm();
+  manifest.public_key = signer.PublicKey();
   {
     ProgressLine progress("Hashing " + dir.path);
-    auto entries = volume::HashSignedTree(
-        signed_dir, header.block_size,
-        [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
-    if (!entries.ok()) {
-      // A directory that was never signed goes back to how it was; one signed before stays
-      // frozen under its old manifest.
-      if (!old) (void)SetControl(dir, "user.modelvault.unfreeze", {});
-      return entries.status();
-    }
-    manifest.entries = std::move(entries).value();
+    MV_ASSIGN_OR_RETURN(
+        manifest.entries,
+        volume::HashSignedTree(signed_dir, header.block_size, [&](uint64_t done, uint64_t total) {
+          progress.Update(done, total);
+        }));
   }
   std::string body = manifest.SignedBody();
   MV_ASSIGN_OR_RETURN(manifest.signature,
-                      signer->Sign({reinterpret_cast<const uint8_t*>(body.data()), body.size()}));
+                      signer.Sign({reinterpret_cast<const uint8_t*>(body.data()), body.size()}));
   std::string text = manifest.Serialize();
   MV_RETURN_IF_ERROR(
       WriteFileAtomically(signed_dir + "/" + volume::kManifestFile,
                           {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, 0644));
+  return manifest;
+}
+
+Status RunSign(const SignArgs& a) {
+  MV_ASSIGN_OR_RETURN(MountedDir dir, FindMountedDir(a.dir));
+  MV_RETURN_IF_ERROR(CheckReadWriteMount(dir, "sign"));
+  MV_ASSIGN_OR_RETURN(volume::VolumeHeader header, ReadHeaderToSign(dir));
+  MV_ASSIGN_OR_RETURN(auto signer, OpenPublisherKey(a.key));
+  MV_ASSIGN_OR_RETURN(auto log, OpenAuditLog(a.audit, header));
+  MV_ASSIGN_OR_RETURN(std::string signed_dir, BackingDirOf(dir));
+  MV_ASSIGN_OR_RETURN(std::optional<volume::Manifest> old, ExistingManifest(signed_dir));
+  // Frozen without a manifest: a `sign` that did not finish; signing it again completes it.
+  const bool was_frozen = Exists(signed_dir + "/" + volume::kFrozenMarker);
+  if (old && !a.resign) {
+    return Status::AlreadyExists(
+        dir.path + " is signed already (version " + std::to_string(old->version) + ")" +
+        (was_frozen ? "; to publish a change, unfreeze it, change it, then sign --resign"
+                    : " and unfrozen; sign it again with --resign"));
+  }
+  // Re-signing a frozen directory would let any key take over a directory that only the
+  // key that signed it may open again.
+  if (old && was_frozen) {
+    return Status::InvalidArgument(
+        dir.path + " is still frozen as signed version " + std::to_string(old->version) + " by " +
+        old->KeyId() +
+        "; unfreeze it with that key first (also after a sign --resign that did not finish)");
+  }
+  if (!old && a.resign) {
+    return Status::InvalidArgument(
+        dir.path + " has never been signed" +
+        (was_frozen ? " (a sign that did not finish froze it: sign it without --resign)" : ""));
+  }
+  MV_RETURN_IF_ERROR(CheckBackingWritable(signed_dir));
+  {
+    // A model just copied in may still be mostly in the kernel's writeback cache.
+    ProgressLine progress("Writing back " + dir.path);
+    MV_RETURN_IF_ERROR(
+        FlushTree(dir.path, [&](uint64_t done, uint64_t total) { progress.Update(done, total); }));
+  }
+  const bool had_hashes = Exists(signed_dir + "/" + volume::kHashesDir);
+  Status frozen = SetControl(dir, "user.modelvault.freeze", {'1'});
+  if (frozen.ToErrno() == EBUSY) {
+    std::string writer = FindWriter(dir.path);
+    return Status::Busy((writer.empty() ? "a file in " + dir.path : writer) +
+                        " is open for writing; close it (or stop the writer) and sign again");
+  }
+  if (frozen.ToErrno() == EROFS) {
+    return Status::InvalidArgument(dir.path + " is inside a signed directory, which covers it");
+  }
+  MV_RETURN_IF_ERROR(frozen);
+  Result<volume::Manifest> made = SignFrozen(dir, signed_dir, header, old, *signer);
+  if (!made.ok()) {
+    Status failure = WithPlaintextNames(made.status(), dir.path, dir.backing);
+    if (made.status().ToErrno() == EACCES) {
+      failure = failure.Annotate("signing reads and writes the store's backing directory " +
+                                 dir.backing + ", which " + WhoCannot() +
+                                 " may not; run sign as a user who may (its owner)");
+    }
+    if (was_frozen) return failure;
+    return UndoFreeze(dir, signed_dir, had_hashes, old.has_value(), *signer, failure);
+  }
+  const volume::Manifest& manifest = *made;
   MV_RETURN_IF_ERROR(SetControl(dir, "user.modelvault.reload", {'1'}));
 
   uint64_t files = 0, bytes = 0;
@@ -146,11 +226,28 @@ Status RunSign(const SignArgs& a) {
                       {"files", files}});
 }
 
-Status RunUnfreeze(const std::string& path, const PublisherKeySettings& key) {
-  MV_ASSIGN_OR_RETURN(auto signer, OpenPublisherKey(key));
-  MV_ASSIGN_OR_RETURN(MountedDir dir, FindMountedDir(path));
+struct UnfreezeArgs {
+  std::string dir;
+  PublisherKeySettings key;
+  AuditSettings audit;
+};
+
+Status RunUnfreeze(const UnfreezeArgs& a) {
+  MV_ASSIGN_OR_RETURN(MountedDir dir, FindMountedDir(a.dir));
+  MV_RETURN_IF_ERROR(CheckReadWriteMount(dir, "unfreeze"));
+  std::unique_ptr<audit::AuditLog> log;
+  if (a.audit.enabled()) {
+    MV_ASSIGN_OR_RETURN(volume::VolumeHeader header, volume::ReadVolumeHeader(dir.backing));
+    MV_ASSIGN_OR_RETURN(log, OpenAuditLog(a.audit, header));
+  }
+  MV_ASSIGN_OR_RETURN(auto signer, OpenPublisherKey(a.key));
   MV_ASSIGN_OR_RETURN(std::vector<uint8_t> challenge, GetControl(dir, "user.modelvault.challenge"));
   MV_ASSIGN_OR_RETURN(std::vector<uint8_t> signature, signer->Sign(challenge));
+  auto backing = BackingDirOf(dir);
+  const std::string where = backing.ok() ? backing->substr(dir.backing.size()) : dir.path;
+  const std::string key_id = crypto::SigningKeyId(signer->PublicKey());
+  const bool never_signed = backing.ok() && !Exists(*backing + "/" + volume::kManifestFile) &&
+                            Exists(*backing + "/" + volume::kFrozenMarker);
   Status unfrozen = SetControl(dir, "user.modelvault.unfreeze", signature);
   if (unfrozen.ToErrno() == EINVAL) {
     return Status::InvalidArgument(dir.path +
@@ -159,13 +256,23 @@ Status RunUnfreeze(const std::string& path, const PublisherKeySettings& key) {
   }
   if (unfrozen.ToErrno() == EACCES || unfrozen.ToErrno() == EPERM) {
     std::string expected;
-    if (auto backing = BackingDirOf(dir); backing.ok()) {
+    if (backing.ok()) {
       if (auto m = volume::ReadManifest(*backing); m.ok()) expected = " (" + m->KeyId() + ")";
     }
-    return Status::PermissionDenied(dir.path + " was signed by another key" + expected +
-                                    "; only that key unfreezes it");
+    Status refused = Status::PermissionDenied(dir.path + " was signed by another key" + expected +
+                                              "; only that key unfreezes it");
+    Status recorded =
+        AuditRecord(log.get(), "unfreeze_refused", {{"directory", where}, {"key", key_id}});
+    return recorded.ok() ? refused : recorded;
   }
   MV_RETURN_IF_ERROR(unfrozen);
+  // Chained but unsigned, as `sign` writes its record: the daemon's next one covers it.
+  MV_RETURN_IF_ERROR(AuditRecord(log.get(), "unfrozen", {{"directory", where}, {"key", key_id}}));
+  if (never_signed) {
+    std::cout << "Unfrozen " << dir.path
+              << ": a sign that did not finish had frozen it; it was never signed\n";
+    return Status::Ok();
+  }
   std::cout << "Unfrozen " << dir.path
             << ": it can change again; readers that trust its key refuse changed files "
                "until it is signed again (sign --resign)\n";
@@ -193,8 +300,7 @@ void AddSignCommand(CLI::App& app) {
   AddAuditOptions(cmd, &a->audit);
   SetAction(cmd, [a] { return RunSign(*a); });
 
-  auto dir = std::make_shared<std::string>();
-  auto key = std::make_shared<PublisherKeySettings>();
+  auto u = std::make_shared<UnfreezeArgs>();
   CLI::App* unfreeze = app.add_subcommand(
       "unfreeze", "Let a signed directory change again (needs the key that signed it)");
   unfreeze->footer(
@@ -202,9 +308,10 @@ void AddSignCommand(CLI::App& app) {
       "  modelvault unfreeze /models/llama-3-8b --signing-key publisher.pem\n"
       "  modelvault unfreeze /models/llama-3-8b --signing-key 'pkcs11:token=release;object=sign' "
       "--pin-file PIN");
-  unfreeze->add_option("DIR", *dir, "A signed directory inside a mounted store")->required();
-  AddPublisherKeyOptions(unfreeze, key.get());
-  SetAction(unfreeze, [dir, key] { return RunUnfreeze(*dir, *key); });
+  unfreeze->add_option("DIR", u->dir, "A signed directory inside a mounted store")->required();
+  AddPublisherKeyOptions(unfreeze, &u->key);
+  AddAuditOptions(unfreeze, &u->audit);
+  SetAction(unfreeze, [u] { return RunUnfreeze(*u); });
 }
 
 }  // namespace modelvault::cli

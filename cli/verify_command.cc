@@ -4,6 +4,7 @@
 // signed directory and each problem on stdout; any problem makes the command fail.
 #include <fcntl.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -28,14 +29,27 @@ namespace fs = std::filesystem;
 struct VerifyArgs {
   std::string backing;
   std::vector<std::string> trust;
+  std::string state_file;  // "" = the default
 };
 
-// Every directory of the tree that holds a .mvmanifest, the root included, in path order.
-// Symlinks are not followed, and hash lists are not searched.
-Result<std::vector<std::string>> FindSignedDirs(const std::string& backing) {
-  std::vector<std::string> dirs;
+struct SignedDirs {
+  std::vector<std::string> signed_dirs;  // holding a .mvmanifest
+  std::vector<std::string> unfinished;   // frozen (.mvfrozen) without one
+};
+
+// The directories of the tree that hold a .mvmanifest or a .mvfrozen, the root included, in
+// path order. Symlinks are not followed, and hash lists are not searched.
+Result<SignedDirs> FindSignedDirs(const std::string& backing) {
+  SignedDirs found;
   std::error_code ec;
-  if (fs::exists(fs::path(backing) / volume::kManifestFile, ec)) dirs.push_back(backing);
+  auto note = [&](const fs::path& dir) {
+    if (fs::exists(dir / volume::kManifestFile, ec)) {
+      found.signed_dirs.push_back(dir.string());
+    } else if (fs::exists(dir / volume::kFrozenMarker, ec)) {
+      found.unfinished.push_back(dir.string());
+    }
+  };
+  note(backing);
   fs::recursive_directory_iterator it(backing, ec), end;
   for (; !ec && it != end; it.increment(ec)) {
     if (!it->is_directory(ec) || it->is_symlink(ec)) continue;
@@ -43,11 +57,18 @@ Result<std::vector<std::string>> FindSignedDirs(const std::string& backing) {
       it.disable_recursion_pending();
       continue;
     }
-    if (fs::exists(it->path() / volume::kManifestFile, ec)) dirs.push_back(it->path().string());
+    note(it->path());
   }
   if (ec) return Status::FromErrno(ec.value(), "searching " + backing);
-  std::sort(dirs.begin(), dirs.end());
-  return dirs;
+  std::sort(found.signed_dirs.begin(), found.signed_dirs.end());
+  // One frozen inside a signed directory is covered by its signature (the marker is one
+  // of its entries).
+  std::erase_if(found.unfinished, [&](const std::string& dir) {
+    return std::any_of(found.signed_dirs.begin(), found.signed_dirs.end(),
+                       [&](const std::string& s) { return dir.starts_with(s + "/"); });
+  });
+  std::sort(found.unfinished.begin(), found.unfinished.end());
+  return found;
 }
 
 Result<std::vector<volume::TrustedKey>> LoadTrust(const std::vector<std::string>& files) {
@@ -67,12 +88,18 @@ struct DirReport {
 // Everything wrong with one signed directory; an error only if it could not be read.
 Result<DirReport> VerifyDir(const std::string& dir, const std::string& store_root,
                             const std::string& label, const volume::VolumeHeader& header,
-                            const std::vector<volume::TrustedKey>& trusted) {
+                            const std::vector<volume::TrustedKey>& trusted,
+                            const std::string& state_file) {
   DirReport report{dir, {}};
   auto problem = [&](std::string what) { report.problems.push_back({"", std::move(what)}); };
   Result<volume::Manifest> m = volume::ReadManifest(dir);
   if (!m.ok()) {
-    problem(m.status().message());
+    std::cout << dir << ": no readable manifest\n";
+    // The parser names the file already.
+    const std::string own = dir + "/" + volume::kManifestFile;
+    std::string what = m.status().message();
+    if (what.starts_with(own + ": ")) what = what.substr(own.size() + 2);
+    report.problems.push_back({own, std::move(what)});
     return report;
   }
   Status sig = volume::VerifyManifestSignature(*m, trusted);
@@ -100,8 +127,7 @@ Result<DirReport> VerifyDir(const std::string& dir, const std::string& store_roo
   auto dir_id = dirfd.valid() ? volume::ReadDirId(dirfd.get(), dir)
                               : Result<volume::DirId>(Status::NotFound(dir));
   if (dir_id.ok()) {
-    auto seen = volume::SeenVersion(volume::DefaultRollbackStatePath(),
-                                    volume::ManifestStateKey(m->volume_id, *dir_id));
+    auto seen = volume::SeenVersion(state_file, volume::ManifestStateKey(m->volume_id, *dir_id));
     if (seen.ok() && *seen > m->version) {
       problem("the manifest is version " + std::to_string(m->version) + ", older than version " +
               std::to_string(*seen) + " this host has seen (rolled back?)");
@@ -113,7 +139,9 @@ Result<DirReport> VerifyDir(const std::string& dir, const std::string& store_roo
     ++files;
     bytes += e.size;
   }
-  std::cout << dir << ": version " << m->version << ", signed " << m->signed_at << " by "
+  // What an unverified manifest says about itself is only its claim.
+  std::cout << dir << ": version " << m->version
+            << (sig.ok() ? ", signed " : ", claims to be signed ") << m->signed_at << " by "
             << m->KeyId() << ", " << files << " files, " << bytes << " bytes\n";
   std::vector<volume::VerifyProblem> tree;
   {
@@ -140,15 +168,27 @@ void PrintReport(const DirReport& r) {
 Status RunVerify(const VerifyArgs& a) {
   MV_ASSIGN_OR_RETURN(volume::VolumeHeader header, volume::ReadVolumeHeader(a.backing));
   MV_ASSIGN_OR_RETURN(std::vector<volume::TrustedKey> trusted, LoadTrust(a.trust));
-  MV_ASSIGN_OR_RETURN(std::vector<std::string> dirs, FindSignedDirs(a.backing));
+  const std::string state =
+      a.state_file.empty() ? volume::DefaultRollbackStatePath() : a.state_file;
+  MV_ASSIGN_OR_RETURN(SignedDirs found, FindSignedDirs(a.backing));
+  const std::vector<std::string>& dirs = found.signed_dirs;
+  // A directory frozen without a manifest is immutable through the mount but covered by
+  // no signature: a `sign` that did not finish, or a manifest removed since.
+  for (const std::string& dir : found.unfinished) {
+    std::cout << dir << ": frozen but not signed: a `modelvault sign` did not finish (sign "
+              << "it again), or its manifest was removed\n";
+  }
   // Removing a manifest turns a signed directory into an unsigned one, which only a reader
   // configured to require signatures notices; an empty result is at least not "intact".
-  if (dirs.empty()) return Status::NotFound("no signed directory in " + a.backing);
+  if (dirs.empty() && found.unfinished.empty()) {
+    return Status::NotFound("no signed directory in " + a.backing);
+  }
   size_t bad_dirs = 0, problems = 0;
   std::string first;
   for (size_t i = 0; i < dirs.size(); ++i) {
     std::string label = "Verifying " + std::to_string(i + 1) + "/" + std::to_string(dirs.size());
-    MV_ASSIGN_OR_RETURN(DirReport report, VerifyDir(dirs[i], a.backing, label, header, trusted));
+    MV_ASSIGN_OR_RETURN(DirReport report,
+                        VerifyDir(dirs[i], a.backing, label, header, trusted, state));
     PrintReport(report);
     if (report.problems.empty()) continue;
     ++bad_dirs;
@@ -158,14 +198,21 @@ Status RunVerify(const VerifyArgs& a) {
       first = (p.path.empty() ? report.dir : p.path) + ": " + p.what;
     }
   }
+  if (!found.unfinished.empty()) {
+    bad_dirs += found.unfinished.size();
+    problems += found.unfinished.size();
+    if (first.empty()) first = found.unfinished.front() + ": frozen but not signed";
+  }
   if (problems == 0) {
     std::cout << dirs.size() << " signed director" << (dirs.size() == 1 ? "y" : "ies")
               << " intact.\n";
     return Status::Ok();
   }
-  return Status::Corruption(std::to_string(problems) + " problem(s) in " +
-                            std::to_string(bad_dirs) + " of " + std::to_string(dirs.size()) +
-                            " signed directories (first: " + first + ")");
+  return Status::Corruption(
+      std::to_string(problems) + " problem(s) in " + std::to_string(bad_dirs) + " of " +
+      std::to_string(dirs.size() + found.unfinished.size()) +
+      (found.unfinished.empty() ? " signed directories" : " signed or frozen directories") +
+      " (first: " + first + ")");
 }
 
 }  // namespace
@@ -180,13 +227,21 @@ void AddVerifyCommand(CLI::App& app) {
       "block of every file against the signed Merkle roots. Works on a copy (cp -a, tar) of\n"
       "the backing directory; needs no store key. Problems name backing paths, since names\n"
       "stay encrypted. Unsigned directories have block-level integrity only and are not\n"
-      "checked here. Exits 1 on any problem.\n"
+      "checked here. On a serving host it also refuses a version older than one the host\n"
+      "has accepted (its rollback state: --state-file, the state_file: of its config).\n"
+      "Exits 1 on any problem.\n"
       "Examples:\n"
       "  modelvault verify /backup/models.enc --trust /etc/modelvault/publisher.pub.pem\n"
-      "  modelvault verify /srv/models.enc --trust team-a.pub.pem --trust team-b.pub.pem");
+      "  modelvault verify /srv/models.enc --trust team-a.pub.pem --trust team-b.pub.pem\n"
+      "  modelvault verify /srv/models.enc --trust publisher.pub.pem "
+      "--state-file /var/lib/modelvault/state.json");
   cmd->add_option("BACKING", a->backing, "The backing directory, or a copy of it")->required();
   cmd->add_option("--trust", a->trust, "A publisher's public key (PEM); may be repeated")
       ->required();
+  cmd->add_option("--state-file", a->state_file,
+                  "This host's rollback state, if its mounts keep it elsewhere than the default "
+                  "($MODELVAULT_STATE_FILE, else /var/lib/modelvault/state.json for root)")
+      ->type_name("FILE");
   SetAction(cmd, [a] { return RunVerify(*a); });
 }
 

@@ -162,7 +162,10 @@ class Filesystem {
   // After a rename: the object now at `backing` in `parent` has its node moved there.
   void RelinkMoved(Inode* parent, const std::string& backing);
   Result<fuse_entry_param> Adopt(Inode* parent, const volume::EncodedName& enc, const Status& made);
-  Result<struct stat> StatFd(int fd);
+  // The object's attributes as the mount shows them; `backing_size` gets its size on disk.
+  Result<struct stat> StatFd(int fd, uint64_t* backing_size = nullptr);
+  // EIO if `inode` is open as a signed file and `backing_size` is not its signed size.
+  Status CheckSignedSize(Inode* inode, uint64_t backing_size);
   Result<std::string> ReadlinkFd(int fd);
   Status TranslateStat(struct stat* st, int fd);
   Status SetOwner(int dirfd, const std::string& backing, const Caller& caller, Inode* parent,

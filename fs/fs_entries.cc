@@ -198,9 +198,10 @@ Status Filesystem::TranslateStat(struct stat* st, int fd) {
   return Status::Ok();
 }
 
-Result<struct stat> Filesystem::StatFd(int fd) {
+Result<struct stat> Filesystem::StatFd(int fd, uint64_t* backing_size) {
   struct stat st;
   if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return Errno("stat");
+  if (backing_size != nullptr) *backing_size = static_cast<uint64_t>(st.st_size);
   MV_RETURN_IF_ERROR(TranslateStat(&st, fd));
   return st;
 }
@@ -211,7 +212,8 @@ Result<fuse_entry_param> Filesystem::EntryFor(Inode* parent, const std::string& 
     if (errno == EMFILE || errno == ENFILE) WarnDescriptorLimit();
     return Errno("lookup");
   }
-  MV_ASSIGN_OR_RETURN(struct stat st, StatFd(fd.get()));
+  uint64_t backing_size = 0;
+  MV_ASSIGN_OR_RETURN(struct stat st, StatFd(fd.get(), &backing_size));
   fuse_entry_param e;
   std::memset(&e, 0, sizeof(e));
   auto handle = use_handles_ ? HandleFor(fd.get(), st) : std::vector<unsigned char>();
@@ -224,7 +226,12 @@ Result<fuse_entry_param> Filesystem::EntryFor(Inode* parent, const std::string& 
       inode->node = signed_.NewNode(parent_node, backing, dir, dir ? inode->fd.get() : -1);
     } else {
       signed_.Relink(*inode->node, parent_node, backing);
+      if (S_ISDIR(st.st_mode)) signed_.Revisit(*inode->node, inode->fd.get());
     }
+  }
+  if (Status size = CheckSignedSize(inode, backing_size); !size.ok()) {
+    inodes_.Forget(inode, 1);
+    return size;
   }
   e.ino = reinterpret_cast<fuse_ino_t>(inode);
   e.attr = st;
@@ -240,7 +247,16 @@ Result<fuse_entry_param> Filesystem::DoLookup(Inode* parent, std::string_view na
 
 Result<struct stat> Filesystem::DoGetattr(Inode* inode) {
   MV_ASSIGN_OR_RETURN(PathRef path, PathOf(inode));
-  return StatFd(path.get());
+  uint64_t backing_size = 0;
+  MV_ASSIGN_OR_RETURN(struct stat st, StatFd(path.get(), &backing_size));
+  MV_RETURN_IF_ERROR(CheckSignedSize(inode, backing_size));
+  return st;
+}
+
+Status Filesystem::CheckSignedSize(Inode* inode, uint64_t backing_size) {
+  if (!inode->signed_open.load()) return Status::Ok();
+  std::shared_ptr<DirNode> node = inode->Node();
+  return node ? signed_.CheckSize(*node, backing_size) : Status::Ok();
 }
 
 // Gives a new object to its creator, as a local filesystem would: the caller's uid, the

@@ -90,6 +90,7 @@ Result<std::unique_ptr<FileHandle>> Filesystem::DoOpen(Inode* inode, int flags,
   }
   if (std::shared_ptr<DirNode> node = inode->Node()) {
     MV_ASSIGN_OR_RETURN(fh->verifier, signed_.ForOpen(*node, fd.get(), *inode->content));
+    if (fh->verifier) inode->signed_open = true;
   }
   fh->fd = std::move(fd);
   fh->append = (flags & O_APPEND) != 0;
@@ -157,6 +158,14 @@ Result<size_t> Filesystem::DoRead(Inode* inode, FileHandle* fh, std::span<uint8_
     };
   }
   Result<size_t> n = inode->content->Read(fh->fd.get(), out, static_cast<uint64_t>(offset), check);
+  // A read that ends before it was asked to has met the end of the backing file, which for
+  // a signed file must be the signed end: one cut at a block boundary reads as shorter.
+  if (fh->verifier && n.ok() && *n < out.size()) {
+    lock.unlock();
+    struct stat st;
+    if (fstat(fh->fd.get(), &st) != 0) return Errno("read");
+    MV_RETURN_IF_ERROR(CheckSignedSize(inode, static_cast<uint64_t>(st.st_size)));
+  }
   // A block off its signed Merkle leaf is a signature failure, counted by the signed tree;
   // any other Corruption is a block that failed authentication.
   if (!n.ok() && n.status().code() == Code::kCorruption && !signature_failed) {
@@ -170,6 +179,7 @@ Result<size_t> Filesystem::DoWrite(Inode* inode, FileHandle* fh, std::span<const
   MV_RETURN_IF_ERROR(CheckMutable(inode, "write"));
   std::unique_lock lock(inode->content_mu);
   if (!inode->content) return Status::FromErrno(EBADF, "write");
+  inode->signed_open = false;  // changed on purpose (its directory is unfrozen)
   uint64_t at = static_cast<uint64_t>(offset);
   MV_RETURN_IF_ERROR(CheckFileSize(at + in.size()));
   // With the writeback cache the kernel tracks the end of file and sends appends (in any
@@ -200,6 +210,7 @@ Status Filesystem::Truncate(Inode* inode, FileHandle* fh, off_t size) {
   }
   std::unique_lock lock(inode->content_mu);
   MV_RETURN_IF_ERROR(LoadContent(inode, fd));
+  inode->signed_open = false;  // changed on purpose (its directory is unfrozen)
   return inode->content->Truncate(fd, static_cast<uint64_t>(size));
 }
 

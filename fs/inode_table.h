@@ -61,6 +61,9 @@ struct Inode {
   // first lookup and relinked at later ones.
   // Open descriptors with write access: a directory with one below it is not frozen.
   std::atomic<int> writers{0};
+  // Opened as a file of a signed directory (with a block verifier) and not written through
+  // this mount since: its size is checked against the manifest whenever it is reported.
+  std::atomic<bool> signed_open{false};
 
   std::mutex node_mu;
   std::shared_ptr<DirNode> node;  // guarded by node_mu

@@ -105,6 +105,13 @@ void SignedTree::Relink(DirNode& node, const std::shared_ptr<DirNode>& parent, s
   node.name = std::move(name);
 }
 
+void SignedTree::Revisit(DirNode& node, int fd) {
+  if (!node.is_dir) return;
+  bool frozen = Exists(fd, volume::kFrozenMarker);
+  bool manifest = Exists(fd, volume::kManifestFile);
+  if (frozen != node.frozen || manifest != node.has_manifest) Refresh(node, fd);
+}
+
 bool SignedTree::IsUnder(const DirNode& node, const DirNode& ancestor) const {
   std::lock_guard lock(mu_);
   for (const DirNode* n = &node; n != nullptr; n = n->parent.get()) {
@@ -191,6 +198,23 @@ Result<std::shared_ptr<const FileVerifier>> SignedTree::ForOpen(
       std::make_shared<FileVerifier>(std::move(leaves).value(), rel, root->path(), on_failure_));
 }
 
+Status SignedTree::CheckSize(const DirNode& node, uint64_t backing_size) {
+  if (policy_.trusted.empty()) return Status::Ok();
+  std::string rel;
+  std::shared_ptr<SignedRoot> root = RootOf(node, &rel);
+  // A directory that fails its checks refuses every open and read already.
+  if (!root || !root->status().ok()) return Status::Ok();
+  const volume::ManifestEntry* entry = root->manifest().Find(rel);
+  if (entry == nullptr || entry->kind != volume::ManifestEntry::Kind::kFile ||
+      entry->size == backing_size) {
+    return Status::Ok();
+  }
+  std::string detail = rel + ": its backing file is " + std::to_string(backing_size) +
+                       " bytes, signed " + std::to_string(entry->size) + " (truncated or extended)";
+  if (on_failure_) on_failure_("file", root->path(), detail);
+  return Status::Corruption("signed directory " + root->path() + ": " + detail);
+}
+
 Status SignedTree::Freeze(DirNode& node, int dirfd) {
   UniqueFd marker(openat(dirfd, volume::kFrozenMarker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
   if (!marker.valid()) return Status::FromErrno(errno, "freezing");
@@ -225,12 +249,16 @@ Status SignedTree::Unfreeze(DirNode& node, int dirfd, std::span<const uint8_t> s
   if (Exists(dirfd, volume::kManifestFile)) {
     // Only whoever holds the key that signed the directory may unfreeze it.
     MV_ASSIGN_OR_RETURN(volume::Manifest manifest, ReadManifest(dirfd));
-    if (challenge.empty()) return Status::PermissionDenied("no unfreeze challenge was asked for");
+    // A refusal is on record: someone with the store key tried to open a published model.
+    auto refuse = [&](const std::string& why) {
+      if (on_failure_) on_failure_("unfreeze", BackingPath(node), "unfreeze refused: " + why);
+      return Status::PermissionDenied(why);
+    };
+    if (challenge.empty()) return refuse("no unfreeze challenge was asked for");
     Status signed_by = VerifyWith(manifest, challenge, signature);
     if (!signed_by.ok()) {
-      return Status::PermissionDenied(
-          "the unfreeze request is not signed by the key that "
-          "signed the directory");
+      return refuse("the request is not signed by the key that signed the directory (" +
+                    manifest.KeyId() + ")");
     }
   }
   if (unlinkat(dirfd, volume::kFrozenMarker, 0) != 0 && errno != ENOENT) {

@@ -59,7 +59,8 @@ struct SignaturePolicy {
 };
 
 // What went wrong, for the audit trail: "signature", "rollback", "listing", "file",
-// "block", "unsigned".
+// "block", "unsigned", or "unfreeze" (a request to unfreeze not signed by the directory's
+// key).
 using SignatureFailureFn =
     std::function<void(std::string_view what, const std::string& dir, const std::string& detail)>;
 
@@ -99,6 +100,10 @@ class SignedTree {
                                    bool is_dir, int fd);
   // The object was found again, perhaps renamed or moved.
   void Relink(DirNode& node, const std::shared_ptr<DirNode>& parent, std::string name);
+  // A directory was looked up again: notes a manifest or freeze that came or went since,
+  // signed or unfrozen through another mount (a reader that saw a directory before it
+  // was first signed would otherwise keep treating it as unsigned).
+  void Revisit(DirNode& node, int fd);
   // True if `node` or a directory above it is frozen.
   bool Frozen(const DirNode& node) const;
   // True if `node` is `ancestor` or lies below it.
@@ -110,6 +115,12 @@ class SignedTree {
   // verifier (null if the file needs none), or EIO / EACCES.
   Result<std::shared_ptr<const FileVerifier>> ForOpen(const DirNode& node, int fd,
                                                       const volume::FileContent& content);
+
+  // For a file opened with a verifier: Ok if `backing_size` is its size in the current
+  // manifest, else EIO (reported to on_failure). The kernel takes a file's size from
+  // lookups and getattr; a signed file truncated (or extended) in the backing directory
+  // after it was opened would otherwise end early, with no read left that could fail.
+  Status CheckSize(const DirNode& node, uint64_t backing_size);
 
   // The control attributes: freeze a directory, unfreeze it with the publisher's signature
   // over Challenge(), and reload it after `sign` wrote a manifest.

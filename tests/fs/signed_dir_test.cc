@@ -157,8 +157,9 @@ TEST_F(SignedDirTest, SigningWaitsForWritersAndNeverNests) {
   // after the freeze; signing refuses while one is open.
   int fd = ::open(M("models/m2/w.bin").c_str(), O_RDWR);
   ASSERT_GE(fd, 0);
-  EXPECT_TRUE(FailedCleanly(RunCli({"sign", M("models/m2"), "--signing-key", T("pub.key")}),
-                            "open for writing"));
+  CliResult busy = RunCli({"sign", M("models/m2"), "--signing-key", T("pub.key")});
+  EXPECT_TRUE(FailedCleanly(busy, "open for writing"));
+  EXPECT_NE(busy.err.find(M("models/m2/w.bin") + " (pid "), std::string::npos) << busy.err;
   ASSERT_EQ(::pwrite(fd, "final", 5, 0), 5);
   ::close(fd);
   CliResult sign = RunCli({"sign", M("models/m2"), "--signing-key", T("pub.key")});
@@ -187,6 +188,24 @@ TEST_F(SignedDirTest, AReaderPicksUpANewVersionWithoutRemounting) {
       RunCli({"sign", T("writer/models/m1"), "--signing-key", T("pub.key"), "--resign"}).ok());
   ASSERT_TRUE(Unmount(T("writer")));
   EXPECT_EQ(ReadErrno("models/m1/added.bin", "new in version 2"), 0);
+  ASSERT_TRUE(Unmount(reader));
+}
+
+TEST_F(SignedDirTest, AReaderThatSawADirectoryUnsignedPicksUpItsFirstSigning) {
+  // A read-only mount keeps names for 10 s; one second makes the wait short.
+  ASSERT_EQ(WriteFile(T("cache.yaml"), "cache:\n  entry_timeout: 1\n  attr_timeout: 1\n"), 0);
+  ASSERT_TRUE(MountReader({"--require-signatures", "--config", T("cache.yaml")}));
+  const std::string reader = mountpoint();
+  ASSERT_EQ(::mkdir(T("writer").c_str(), 0700), 0);
+  ASSERT_TRUE(Mount(backing(), T("writer"), keyfile()));
+  ASSERT_EQ(::mkdir(T("writer/models/m4").c_str(), 0755), 0);
+  ASSERT_EQ(WriteFile(T("writer/models/m4/w.bin"), "published"), 0);
+  EXPECT_EQ(ReadErrno("models/m4/w.bin", "published"), EACCES);  // not signed yet
+  ASSERT_TRUE(RunCli({"sign", T("writer/models/m4"), "--signing-key", T("pub.key")}).ok());
+  ASSERT_TRUE(Unmount(T("writer")));
+  // Once the kernel's entry for the directory expires it is looked up again.
+  ::usleep(1500 * 1000);
+  EXPECT_EQ(ReadErrno("models/m4/w.bin", "published"), 0);
   ASSERT_TRUE(Unmount(reader));
 }
 
