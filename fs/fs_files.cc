@@ -41,9 +41,17 @@ Status DropSetIdBits(int fd) {
 Result<UniqueFd> Filesystem::OpenBacking(Inode* inode, int flags) {
   if (inode->type == S_IFDIR) return Status::FromErrno(EISDIR, "open");
   if (inode->type != S_IFREG) return Status::FromErrno(EINVAL, "open");
-  auto fd = OpenInode(inode, BackingFlags(flags, options_.read_only));
+  int backing_flags = BackingFlags(flags, options_.read_only);
+  auto fd = OpenInode(inode, backing_flags);
   if (!fd.ok() && fd.status().ToErrno() == EPERM && (flags & O_NOATIME)) {
-    return OpenInode(inode, BackingFlags(flags & ~O_NOATIME, options_.read_only));
+    backing_flags &= ~O_NOATIME;
+    fd = OpenInode(inode, backing_flags);
+  }
+  // A daemon without root is held to the backing file's mode, which is the file's own: a
+  // file made read-only must still open for reading, on a descriptor that only reads.
+  if (!fd.ok() && fd.status().ToErrno() == EACCES && (flags & O_ACCMODE) == O_RDONLY &&
+      !(flags & O_TRUNC)) {
+    fd = OpenInode(inode, (backing_flags & ~O_ACCMODE) | O_RDONLY);
   }
   return fd;
 }
