@@ -1,7 +1,8 @@
 // A store mounted by a user other than root. The daemon then runs as that user and is held
 // to the modes of the backing files and directories, which are the modes its owner gave
 // them through the mount; it must still do for that owner what a local filesystem does:
-// read a file made read-only, make a directory of mode 0555 or 0, and remove one.
+// read a file made read-only, write one made write-only, make a directory of mode 0555 or
+// 0, and remove one.
 //
 // The owner's requests come from real processes under its uid (the kernel admits no one
 // else to a mount without allow_other, root included).
@@ -87,6 +88,21 @@ TEST_F(UnprivilegedMountTest, ReadOnlyFilesAreStillRead) {
               if (int err = Holds(M("f"), "weights"); err != 0) return err;
               if (::chmod(M("f").c_str(), 0400) != 0) return errno;
               return Holds(M("f"), "weights");
+            }),
+            0);
+}
+
+TEST_F(UnprivilegedMountTest, WriteOnlyFilesAreStillWrittenAndKeepTheirMode) {
+  EXPECT_EQ(AsOwner([&] {
+              if (int err = WriteFile(M("w"), "log", 0644); err != 0) return err;
+              if (::chmod(M("w").c_str(), 0200) != 0) return errno;
+              Fd fd(::open(M("w").c_str(), O_WRONLY | O_APPEND));
+              if (!fd.valid()) return errno;
+              if (::write(fd.get(), "+more", 5) != 5) return errno;
+              if (fd.Reset() != 0) return errno;
+              if (int err = HasMode(M("w"), 0200); err != 0) return err;
+              if (::chmod(M("w").c_str(), 0600) != 0) return errno;
+              return Holds(M("w"), "log+more");
             }),
             0);
 }
