@@ -172,6 +172,7 @@ class Filesystem {
                   mode_t mode);
   Status LoadContent(Inode* inode, int fd);
   Result<UniqueFd> OpenBacking(Inode* inode, int flags);
+  Result<UniqueFd> OpenLendingAccess(Inode* inode, int flags);
   Status Truncate(Inode* inode, FileHandle* fh, off_t size);
   // EFBIG if a file of `plain_size` bytes would not fit in a backing file (backing_limits.h).
   Status CheckFileSize(uint64_t plain_size) const;

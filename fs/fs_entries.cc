@@ -318,12 +318,18 @@ Result<fuse_entry_param> Filesystem::DoMkdir(Inode* parent, std::string_view nam
   MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
   MV_ASSIGN_OR_RETURN(std::string tmp, TempName());
   int pfd = parent->fd.get();
-  if (mkdirat(pfd, tmp.c_str(), mode) != 0) return Errno("mkdir");
+  // Built open to its owner, so that a daemon without root can put the ID file in; the
+  // mode asked for (0555, say) comes after.
+  if (mkdirat(pfd, tmp.c_str(), S_IRWXU) != 0) return Errno("mkdir");
   Status st = [&]() -> Status {
     UniqueFd dfd(openat(pfd, tmp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dfd.valid()) return Errno("mkdir");
     MV_ASSIGN_OR_RETURN(auto id, volume::NewDirId());
     MV_RETURN_IF_ERROR(volume::WriteDirId(dfd.get(), id, BackingPath(dfd.get())));
+    struct stat made;
+    if (fstat(dfd.get(), &made) != 0) return Errno("mkdir");
+    // Set-group-ID comes from a set-group-ID parent, as the backing filesystem gave it.
+    if (fchmod(dfd.get(), (mode & 01777) | (made.st_mode & S_ISGID)) != 0) return Errno("mkdir");
     MV_RETURN_IF_ERROR(SetOwner(pfd, tmp, caller, parent, S_IFDIR | mode));
     MV_RETURN_IF_ERROR(PrepareName(parent, enc));
     if (renameat2(pfd, tmp.c_str(), pfd, enc.backing.c_str(), RENAME_NOREPLACE) != 0) {
@@ -332,6 +338,7 @@ Result<fuse_entry_param> Filesystem::DoMkdir(Inode* parent, std::string_view nam
     return Status::Ok();
   }();
   if (!st.ok()) {
+    fchmodat(pfd, tmp.c_str(), S_IRWXU, 0);
     UniqueFd dfd(openat(pfd, tmp.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (dfd.valid()) unlinkat(dfd.get(), volume::kDirIdFile, 0);
     unlinkat(pfd, tmp.c_str(), AT_REMOVEDIR);

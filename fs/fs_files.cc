@@ -41,10 +41,38 @@ Status DropSetIdBits(int fd) {
 Result<UniqueFd> Filesystem::OpenBacking(Inode* inode, int flags) {
   if (inode->type == S_IFDIR) return Status::FromErrno(EISDIR, "open");
   if (inode->type != S_IFREG) return Status::FromErrno(EINVAL, "open");
-  auto fd = OpenInode(inode, BackingFlags(flags, options_.read_only));
+  int backing_flags = BackingFlags(flags, options_.read_only);
+  auto fd = OpenInode(inode, backing_flags);
   if (!fd.ok() && fd.status().ToErrno() == EPERM && (flags & O_NOATIME)) {
-    return OpenInode(inode, BackingFlags(flags & ~O_NOATIME, options_.read_only));
+    backing_flags &= ~O_NOATIME;
+    fd = OpenInode(inode, backing_flags);
   }
+  // A daemon without root is held to the backing file's mode, which is the file's own: a
+  // file made read-only must still open for reading, on a descriptor that only reads.
+  if (!fd.ok() && fd.status().ToErrno() == EACCES && (flags & O_ACCMODE) == O_RDONLY &&
+      !(flags & O_TRUNC)) {
+    fd = OpenInode(inode, (backing_flags & ~O_ACCMODE) | O_RDONLY);
+  }
+  if (!fd.ok() && fd.status().ToErrno() == EACCES && geteuid() != 0) {
+    fd = OpenLendingAccess(inode, backing_flags);
+  }
+  return fd;
+}
+
+// A file writable but not readable by its owner (0200) must still open for writing, and
+// the daemon reads every block it rewrites: it lends its user read and write permission
+// for the length of the open. Only the owner may change the mode, so this is for a daemon
+// without root, which owns every backing file.
+Result<UniqueFd> Filesystem::OpenLendingAccess(Inode* inode, int flags) {
+  MV_ASSIGN_OR_RETURN(PathRef path, PathOf(inode));
+  struct stat st;
+  if (fstat(path.get(), &st) != 0) return Errno("open");
+  const mode_t mode = st.st_mode & 07777;
+  const std::string proc = ProcPath(path.get());
+  if ((mode & S_IRUSR) && (mode & S_IWUSR)) return Status::FromErrno(EACCES, "open");
+  if (chmod(proc.c_str(), mode | S_IRUSR | S_IWUSR) != 0) return Status::FromErrno(EACCES, "open");
+  auto fd = OpenInode(inode, flags);
+  chmod(proc.c_str(), mode);
   return fd;
 }
 

@@ -2,6 +2,7 @@
 // file and a long name's sidecar consistent with the entries they belong to.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -72,7 +73,7 @@ void RemoveHashList(int dirfd) {
 
 // Removes the ID file (and leftovers) of a directory the user sees as empty, so that the
 // backing directory itself can be removed or replaced. Returns the ID, to put back with
-// RestoreDirId() if the removal fails. ENOTEMPTY if the directory has entries.
+// ClearedDir::GiveBack() if the removal fails. ENOTEMPTY if the directory has entries.
 Result<std::optional<volume::DirId>> ClearEmptyDir(int dirfd) {
   std::vector<std::string> leftovers;
   MV_ASSIGN_OR_RETURN(bool empty, EmptyForUser(dirfd, &leftovers));
@@ -93,8 +94,43 @@ Result<std::optional<volume::DirId>> ClearEmptyDir(int dirfd) {
   return id;
 }
 
-void RestoreDirId(int dirfd, const std::optional<volume::DirId>& id) {
-  if (id) (void)volume::WriteDirId(dirfd, *id, BackingPath(dirfd));
+// A directory about to be removed or replaced, and what must go back should it stay: its
+// ID file, so that the names inside remain readable, and any mode lent by ClearDir().
+struct ClearedDir {
+  UniqueFd fd;
+  std::optional<volume::DirId> id;
+  std::optional<mode_t> lent;
+  void GiveBack() const {
+    if (id) (void)volume::WriteDirId(fd.get(), *id, BackingPath(fd.get()));
+    if (lent) fchmod(fd.get(), *lent);
+  }
+};
+
+// Opens the directory `name` in `parent` and clears it (ClearEmptyDir). A daemon without
+// root is held to the directory's own mode, which is the plaintext one: to list an empty
+// directory of mode 0555 or 0 and take its ID file out, it lends its user read, write and
+// search permission first.
+Result<ClearedDir> ClearDir(int parent, const std::string& name, std::string_view what) {
+  ClearedDir dir;
+  struct stat st;
+  if (geteuid() != 0 && fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      S_ISDIR(st.st_mode) && (st.st_mode & S_IRWXU) != S_IRWXU &&
+      fchmodat(parent, name.c_str(), (st.st_mode & 07777) | S_IRWXU, 0) == 0) {
+    dir.lent = st.st_mode & 07777;
+  }
+  dir.fd.Reset(openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.fd.valid()) {
+    int err = errno;
+    if (dir.lent) fchmodat(parent, name.c_str(), *dir.lent, 0);
+    return Status::FromErrno(err, what);
+  }
+  auto id = ClearEmptyDir(dir.fd.get());
+  if (!id.ok()) {
+    dir.GiveBack();
+    return id.status();
+  }
+  dir.id = *id;
+  return dir;
 }
 
 }  // namespace
@@ -104,13 +140,10 @@ Status Filesystem::DoRmdir(Inode* parent, std::string_view name) {
   MV_ASSIGN_OR_RETURN(auto enc, Encode(parent, name));
   MV_RETURN_IF_ERROR(CheckNotFrozenDir(parent, enc.backing, "rmdir"));
   int pfd = parent->fd.get();
-  UniqueFd dfd(openat(pfd, enc.backing.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!dfd.valid()) return Status::FromErrno(errno, "rmdir");
-  MV_ASSIGN_OR_RETURN(auto id, ClearEmptyDir(dfd.get()));
+  MV_ASSIGN_OR_RETURN(ClearedDir dir, ClearDir(pfd, enc.backing, "rmdir"));
   if (unlinkat(pfd, enc.backing.c_str(), AT_REMOVEDIR) != 0) {
     int err = errno;
-    // The directory stays: give it back its ID so the names inside remain readable.
-    RestoreDirId(dfd.get(), id);
+    dir.GiveBack();
     return Status::FromErrno(err, "rmdir");
   }
   DropLongName(parent, enc);
@@ -131,25 +164,22 @@ Status Filesystem::DoRename(Inode* parent, std::string_view name, Inode* new_par
   MV_RETURN_IF_ERROR(PrepareName(new_parent, to));
   // A directory may replace an empty one; in the backing store the target still holds its
   // ID file, which has to go first (and come back if the rename fails).
-  UniqueFd replaced;
-  std::optional<volume::DirId> replaced_id;
+  std::optional<ClearedDir> replaced;
   if (flags == 0) {
     struct stat src, dst;
     if (fstatat(parent->fd.get(), from.backing.c_str(), &src, AT_SYMLINK_NOFOLLOW) == 0 &&
         S_ISDIR(src.st_mode) &&
         fstatat(new_parent->fd.get(), to.backing.c_str(), &dst, AT_SYMLINK_NOFOLLOW) == 0 &&
         S_ISDIR(dst.st_mode) && (src.st_dev != dst.st_dev || src.st_ino != dst.st_ino)) {
-      replaced.Reset(openat(new_parent->fd.get(), to.backing.c_str(),
-                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!replaced.valid()) return Status::FromErrno(errno, "rename");
-      MV_ASSIGN_OR_RETURN(replaced_id, ClearEmptyDir(replaced.get()));
+      MV_ASSIGN_OR_RETURN(ClearedDir dir, ClearDir(new_parent->fd.get(), to.backing, "rename"));
+      replaced = std::move(dir);
     }
   }
   UniqueFd held = flags == 0 ? HoldBeforeRemoval(new_parent, to.backing) : UniqueFd();
   if (renameat2(parent->fd.get(), from.backing.c_str(), new_parent->fd.get(), to.backing.c_str(),
                 flags) != 0) {
     int err = errno;
-    if (replaced.valid()) RestoreDirId(replaced.get(), replaced_id);
+    if (replaced) replaced->GiveBack();
     return Status::FromErrno(err, "rename");
   }
   KeepIfOrphaned(std::move(held));

@@ -110,6 +110,27 @@ TEST_F(AccessGateTest, RootIsRefusedUnlessListed) {
   EXPECT_EQ(OpenAndReadAs(kRoot, M("models/model.bin")), 0);
 }
 
+TEST_F(AccessGateTest, WritesOfAnAdmittedUserReachTheStoreWhenRootIsNotListed) {
+  ASSERT_TRUE(MountWith({}));
+  ASSERT_EQ(::chmod(M("models").c_str(), 0777), 0);
+  ASSERT_TRUE(Unmount());
+  // The kernel writes cached pages back as no process (uid 0): the gate must not refuse them.
+  ASSERT_TRUE(MountWith({"--allow-uid", "41001"}));
+  const std::string weights = PatternBytes(9, 200000);
+  EXPECT_EQ(RunAs(kReader,
+                  [&] {
+                    Fd fd(::open(M("models/new.bin").c_str(), O_CREAT | O_WRONLY, 0644));
+                    if (!fd.valid()) return errno;
+                    if (int err = PwriteAll(fd.get(), weights, 0); err != 0) return err;
+                    if (::fsync(fd.get()) != 0) return errno;
+                    return fd.Reset() == 0 ? 0 : errno;
+                  }),
+            0);
+  ASSERT_TRUE(Unmount());
+  ASSERT_TRUE(MountWith({}));
+  EXPECT_TRUE(FileHolds(M("models/new.bin"), weights));
+}
+
 TEST_F(AccessGateTest, MembersOfAnAdmittedGroupEnter) {
   ASSERT_TRUE(MountWith({"--allow-gid", "42000"}));
   EXPECT_EQ(OpenAndReadAs(kGroupMember, M("models/model.bin")), 0);        // supplementary group
