@@ -13,20 +13,16 @@
 
 #include "tests/fs/fs_test_util.h"
 #include "tests/fs/mount_fixture.h"
+#include "tests/fs/signed_mount_fixture.h"
 
 namespace modelvault::fs::test {
 namespace {
 
-class SignedDirTest : public MountFixture {
+class SignedDirTest : public SignedMountTest {
  protected:
-  Options GetOptions() const override { return {.block_size = 4096, .mount = false}; }
-
   void SetUp() override {
-    MountFixture::SetUp();
+    SignedMountTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    ASSERT_TRUE(RunCli({"signing-key", "generate", T("pub.key"), T("pub.pem")}).ok());
-    ASSERT_TRUE(RunCli({"signing-key", "generate", T("other.key"), T("other.pem")}).ok());
-    ASSERT_TRUE(Mount());
     ASSERT_EQ(::mkdir(M("models").c_str(), 0755), 0);
     ASSERT_EQ(::mkdir(M("models/m1").c_str(), 0755), 0);
     ASSERT_EQ(::mkdir(M("models/m1/sub").c_str(), 0755), 0);
@@ -49,13 +45,6 @@ class SignedDirTest : public MountFixture {
     std::vector<std::string> args{"sign", M("models/m1"), "--signing-key", key};
     args.insert(args.end(), extra.begin(), extra.end());
     return RunCli(args);
-  }
-  // The backing path of an object in the mount, from the daemon's control attribute.
-  std::string BackingOf(const std::string& path) {
-    char buf[4096];
-    ssize_t n = getxattr(path.c_str(), "user.modelvault.backing", buf, sizeof(buf));
-    EXPECT_GT(n, 0) << path;
-    return backing() + "/" + std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
   }
   std::string BackingName(const std::string& path) {
     std::string full = BackingOf(path);

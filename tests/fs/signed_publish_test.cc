@@ -13,20 +13,16 @@
 
 #include "tests/fs/fs_test_util.h"
 #include "tests/fs/mount_fixture.h"
+#include "tests/fs/signed_mount_fixture.h"
 
 namespace modelvault::fs::test {
 namespace {
 
-class SignedPublishTest : public MountFixture {
+class SignedPublishTest : public SignedMountTest {
  protected:
-  Options GetOptions() const override { return {.block_size = 4096, .mount = false}; }
-
   void SetUp() override {
-    MountFixture::SetUp();
+    SignedMountTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    ASSERT_TRUE(RunCli({"signing-key", "generate", T("pub.key"), T("pub.pem")}).ok());
-    ASSERT_TRUE(RunCli({"signing-key", "generate", T("other.key"), T("other.pem")}).ok());
-    ASSERT_TRUE(Mount());
     ASSERT_EQ(::mkdir(M("m").c_str(), 0755), 0);
     ASSERT_EQ(WriteFile(M("m/weights.bin"), PatternBytes(1, 3 * 4096 + 100)), 0);
     ASSERT_EQ(WriteFile(M("m/config.json"), "{}"), 0);
@@ -37,12 +33,6 @@ class SignedPublishTest : public MountFixture {
     std::vector<std::string> args{"sign", M("m"), "--signing-key", key};
     args.insert(args.end(), extra.begin(), extra.end());
     return RunCli(args);
-  }
-  std::string BackingOf(const std::string& path) {
-    char buf[4096];
-    ssize_t n = ::getxattr(path.c_str(), "user.modelvault.backing", buf, sizeof(buf));
-    EXPECT_GT(n, 0) << path;
-    return backing() + "/" + std::string(buf, n > 0 ? static_cast<size_t>(n) : 0);
   }
   bool InBacking(const std::string& name) {
     return Lstat(signed_backing_ + "/" + name).has_value();
