@@ -8,6 +8,8 @@
 #include <sys/xattr.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "crypto/base64.h"
@@ -27,6 +29,9 @@ constexpr size_t kOverhead = crypto::AesGcm::kNonceSize + crypto::AesGcm::kTagSi
 
 Status Errno(std::string_view what) { return Status::FromErrno(errno, what); }
 
+// How long a freeze waits for writers whose release requests are still on their way.
+constexpr int kReleaseWaitMs = 2000;
+
 bool IsControl(std::string_view name) { return name.starts_with(kControlPrefix); }
 
 }  // namespace
@@ -41,14 +46,23 @@ Status Filesystem::DoControl(Inode* inode, std::string_view name, std::span<cons
       return Status::FromErrno(EROFS, "freezing a directory inside a frozen directory");
     }
     std::unique_lock freezing(freeze_mu_);
-    bool busy = false;
-    inodes_.ForEach([&](Inode* other) {
-      if (busy || other->writers.load() == 0) return;
-      std::shared_ptr<DirNode> n = other->Node();
-      busy = n && signed_.IsUnder(*n, *node);
-    });
+    auto busy = [&] {
+      bool found = false;
+      inodes_.ForEach([&](Inode* other) {
+        if (found || other->writers.load() == 0) return;
+        std::shared_ptr<DirNode> n = other->Node();
+        found = n && signed_.IsUnder(*n, *node);
+      });
+      return found;
+    };
+    // A file closed just now is still counted until the kernel's release request, which it
+    // sends after close(2) has returned, reaches the daemon: give those a moment. Releases
+    // do not take freeze_mu_; new opens for writing wait for it.
+    for (int waited_ms = 0; busy() && waited_ms < kReleaseWaitMs; waited_ms += 10) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     // A write already accepted into the kernel's cache could not be refused any more.
-    if (busy) return Status::FromErrno(EBUSY, "a file in the directory is open for writing");
+    if (busy()) return Status::FromErrno(EBUSY, "a file in the directory is open for writing");
     return signed_.Freeze(*node, inode->fd.get());
   }
   if (name == kControlUnfreeze) {
