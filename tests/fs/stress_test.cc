@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -62,7 +63,13 @@ TEST_F(StressTest, FileSystemStressorsPassAndLeaveTheMountSound) {
   {
     Fd root(::open(M("").c_str(), O_RDONLY | O_DIRECTORY));
     MV_ASSERT_SYS(root.get());
-    MV_EXPECT_SYS(::syncfs(root.get()));
+    // EINTR is the one error the kernel itself records here: stress-ng ends its stressors
+    // with SIGKILL, and a writer killed inside the kernel's write-back leaves it (the
+    // daemon failed no request). It is reported once; any other error, or a second one,
+    // is the file system's.
+    int rc = ::syncfs(root.get());
+    if (rc != 0 && errno == EINTR) rc = ::syncfs(root.get());
+    MV_EXPECT_SYS(rc);
   }
   ASSERT_TRUE(Remount());
   EXPECT_TRUE(ListDir(M("stress")).empty()) << "stress-ng cleans up after itself";
